@@ -1,0 +1,57 @@
+"""Model cards: the README.md written beside every checkpoint."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def model_card(config: dict[str, Any], training: dict[str, Any] | None) -> str:
+    info = config.get("info", {})
+    card = info.get("card", {})
+    name = info.get("name", "siamese model")
+    enc = config["encoder"]
+    lines = [
+        "---", "library_name: siamese_demo", f"tags: [siamese, similarity, {config['modality']}]",
+        *( [f"license: {card['license']}"] if card.get("license") else [] ), "---", "",
+        f"# {name}", "", card.get("description", f"A Siamese {enc['name']} encoder for {config['modality']} pairs."), "",
+        "## Use", "", "```python", "import siamese_demo", f"model = siamese_demo.load({name!r})",
+        "result = model.compare(a, b)  # score, distance, threshold, same, confidence", "```", "",
+        "## Architecture", "",
+        f"- encoder: `{enc['name']}` with " + ", ".join(f"{k}={v}" for k, v in enc.items() if k != "name"),
+        f"- parameters: {config['num_parameters']:,}",
+        f"- distance: {config['distance']}{' (L2-normalised embeddings)' if config['normalize'] else ''}"
+        f"{'; decision from a learned pair head (binary cross-entropy)' if config['head'] else ''}",
+        f"- preprocessing: " + ", ".join(f"{k}={v}" for k, v in config["preprocessing"].items()),
+        "",
+        "## Decision threshold", "",
+        f"- threshold: {_fmt(config['threshold']) if config['threshold'] is not None else 'not chosen (default)'}"
+        " (distance units; same when distance <= threshold)",
+        f"- policy: {info.get('threshold_policy', 'n/a')}; chosen on: {info.get('threshold_data', 'n/a')}",
+        "",
+    ]
+    if card.get("training_data"):
+        lines += ["## Training data", "", card["training_data"], ""]
+    if training:
+        cfg = training.get("config", {})
+        lines += [
+            "## Training", "",
+            f"- loss: {cfg.get('loss')} (margin {training.get('margin')}), optimizer {cfg.get('optimizer')}, "
+            f"lr {cfg.get('lr')}, weight decay {cfg.get('weight_decay')}, seed {training.get('seed')}",
+            f"- epochs run: {len(training.get('history', [])) - 1}, best epoch {training.get('best_epoch')}, "
+            f"stopped: {training.get('stopped')}, time {training.get('train_time_s', 0):.0f} s "
+            f"on {training.get('environment', {}).get('device')}",
+            f"- data: {training.get('data')}", "- full record: `run_record.json`", "",
+        ]
+    vm = info.get("validation_metrics")
+    if vm:
+        lines += ["## Validation metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in vm.items()]
+        lines.append("")
+    if card.get("metrics_markdown"):
+        lines += ["## Evaluation", "", card["metrics_markdown"], ""]
+    return "\n".join(lines)

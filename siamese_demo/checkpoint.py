@@ -1,0 +1,125 @@
+"""Checkpoint folders: ``config.json`` + ``model.safetensors`` + ``README.md`` (model card).
+
+``config.json`` holds everything needed to rebuild the model with no network: encoder
+architecture, preprocessing, distance, threshold (with the policy and data it was chosen
+on), calibration, validation distance samples and metrics. A run record, when the model was
+trained, sits beside it in ``run_record.json``. Pickle files are never read.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .encoders import encoder_from_dict, encoder_to_dict
+from .preprocess import TextPreprocessor, preprocessor_from_dict
+from .siamese import SiameseModel
+
+FORMAT = "siamese_demo/1"
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder that cannot be loaded safely."""
+
+
+def _encoder_owns_weights(model: SiameseModel) -> bool:
+    return bool(getattr(model.encoder, "owns_weights", False))
+
+
+def save(model: SiameseModel, folder: str | Path, name: str | None = None, card: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``folder`` (created); returns the folder path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    info = dict(model.info)
+    training = info.pop("training", None)
+    if name:
+        info["name"] = name
+    if card:
+        info["card"] = {**info.get("card", {}), **card}
+    config = {
+        "format": FORMAT,
+        "modality": model.modality,
+        "encoder": (model.encoder.saved_config() if _encoder_owns_weights(model)
+                    else encoder_to_dict(model.encoder)),
+        "preprocessing": model.preprocessor.to_dict(),
+        "distance": model.distance,
+        "normalize": model.normalize,
+        "head": model.head is not None,
+        "threshold": model.threshold,
+        "num_parameters": model.num_parameters(),
+        "info": info,
+    }
+    if isinstance(model.preprocessor, TextPreprocessor):
+        model.preprocessor.tokenizer.save(str(folder / "tokenizer.json"))
+    state = model.state_dict()
+    if _encoder_owns_weights(model):
+        model.encoder.save_pretrained(folder)
+        state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": FORMAT})
+    (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
+    if training is not None:
+        (folder / "run_record.json").write_text(json.dumps(training, indent=2, default=_json_default))
+    from .card import model_card
+
+    (folder / "README.md").write_text(model_card(config, training))
+    return folder
+
+
+def _json_default(obj):
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"cannot store {type(obj).__name__} in JSON")
+
+
+def load(folder: str | Path, device: str = "cpu") -> SiameseModel:
+    """Rebuild a model from a checkpoint folder (no network; never unpickles)."""
+    path = Path(folder)
+    if path.is_file():
+        if path.suffix.lower() in PICKLE_SUFFIXES:
+            raise CheckpointError(f"{path.name}: pickle files are never loaded (they can run code); "
+                                  "use a checkpoint folder with model.safetensors")
+        raise CheckpointError(f"{path}: expected a checkpoint folder, got a file")
+    cfg_path, weights = path / "config.json", path / "model.safetensors"
+    if not cfg_path.exists() or not weights.exists():
+        pickles = sorted(p.name for p in path.glob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+        if pickles:
+            raise CheckpointError(f"{path}: only pickle weights ({', '.join(pickles)}) found; they are never "
+                                  "loaded. Save the model as model.safetensors")
+        raise CheckpointError(f"{path}: not a checkpoint folder (needs config.json and model.safetensors)")
+    config = json.loads(cfg_path.read_text())
+    if config.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: unknown checkpoint format {config.get('format')!r}")
+    enc_cfg = dict(config["encoder"])
+    if enc_cfg["name"] == "sentence_transformer":
+        from . import hub  # registers the encoder
+
+        enc_cfg["path"] = str(path / enc_cfg.get("path", "sentence_transformer"))
+        encoder = hub.SentenceTransformerEncoder(hub.SentenceTransformerConfig(**{k: v for k, v in enc_cfg.items()
+                                                                                 if k != "name"}))
+        preprocessor = hub.SentenceTransformerPreprocessor(encoder, **{
+            k: v for k, v in config["preprocessing"].items() if k != "kind"})
+    else:
+        encoder = encoder_from_dict(enc_cfg)
+        preprocessor = preprocessor_from_dict(config["preprocessing"], path)
+    model = SiameseModel(encoder, preprocessor, config["modality"], config["distance"],
+                         config["normalize"], config["head"], config["threshold"], config.get("info"))
+    state = load_file(str(weights))
+    strict = not _encoder_owns_weights(model)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or (strict and missing):
+        raise CheckpointError(f"{path}: weights do not match the config (missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]})")
+    run = path / "run_record.json"
+    if run.exists():
+        model.info["training"] = json.loads(run.read_text())
+    model.info["path"] = str(path)
+    return model.to(device).eval()

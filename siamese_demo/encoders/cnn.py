@@ -1,0 +1,81 @@
+"""Convolutional image encoder: a small configurable CNN or a torchvision backbone.
+
+Input batch: ``{"pixels": (B, C, H, W) float}``; output ``(B, embedding_dim)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class CNNConfig:
+    in_channels: int = 1          # 1 = greyscale, 3 = RGB
+    depth: int = 4                # conv blocks (each halves the resolution)
+    width: int = 32               # channels of the first block; doubles every block up to 8x
+    embedding_dim: int = 128        # 0 = no projection head: the backbone's features are the embedding
+    dropout: float = 0.0
+    backbone: str | None = None   # e.g. "resnet18": a torchvision model instead of the small CNN
+    pretrained: bool = False      # request the backbone's ImageNet weights (downloads; only when asked)
+
+
+def _block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+def _torchvision_backbone(name: str, pretrained: bool) -> tuple[nn.Module, int]:
+    import torchvision
+
+    weights = None
+    if pretrained:
+        weights = torchvision.models.get_model_weights(name).DEFAULT
+    net = torchvision.models.get_model(name, weights=weights)
+    if hasattr(net, "fc"):
+        out = net.fc.in_features
+        net.fc = nn.Identity()
+    elif hasattr(net, "classifier"):
+        last = [m for m in net.classifier.modules() if isinstance(m, nn.Linear)][-1]
+        out = last.in_features
+        net.classifier = nn.Identity()
+    else:  # pragma: no cover - guarded by the tests' choice of backbones
+        raise ValueError(f"torchvision model {name!r} has no fc/classifier head to replace")
+    return net, out
+
+
+class CNNEncoder(nn.Module):
+    def __init__(self, config: CNNConfig):
+        super().__init__()
+        self.config = config
+        if config.backbone:
+            self.features, feat_dim = _torchvision_backbone(config.backbone, config.pretrained)
+        else:
+            chans = [config.in_channels] + [config.width * 2 ** min(i, 3) for i in range(config.depth)]
+            self.features = nn.Sequential(
+                *[_block(chans[i], chans[i + 1]) for i in range(config.depth)],
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+            )
+            feat_dim = chans[-1]
+        self._dim = config.embedding_dim or feat_dim
+        self.head = (nn.Sequential(nn.Dropout(config.dropout), nn.Linear(feat_dim, config.embedding_dim))
+                     if config.embedding_dim else nn.Identity())
+
+    @property
+    def embedding_dim(self) -> int:
+        return self._dim
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = batch["pixels"]
+        if self.config.backbone and x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)  # torchvision backbones expect RGB
+        return self.head(self.features(x))

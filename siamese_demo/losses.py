@@ -1,0 +1,62 @@
+"""Losses for Siamese training. Label convention: 1 = same / similar, 0 = different.
+
+- :class:`ContrastiveLoss` (Hadsell, Chopra & LeCun 2006): ``y * d^2 / 2 + (1 - y) * max(0, m - d)^2 / 2``;
+  ``y`` may be graded in [0, 1].
+- :class:`TripletLoss`: ``max(0, d(a, p) - d(a, n) + m)`` over (anchor, positive, negative) triplets.
+- :class:`PairBCELoss`: binary cross-entropy on the logits of a learned pair head.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .distances import pair_distance
+
+
+class ContrastiveLoss(nn.Module):
+    def __init__(self, margin: float = 1.0):
+        super().__init__()
+        self.margin = margin
+
+    def forward(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """distances (B,), labels (B,) in [0, 1] -> scalar mean loss."""
+        labels = labels.to(distances.dtype)
+        pos = labels * distances.pow(2)
+        neg = (1.0 - labels) * torch.clamp(self.margin - distances, min=0.0).pow(2)
+        return 0.5 * (pos + neg).mean()
+
+
+class TripletLoss(nn.Module):
+    def __init__(self, margin: float = 0.2, distance: str = "euclidean"):
+        super().__init__()
+        self.margin = margin
+        self.distance = distance
+
+    def forward(self, anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+        """Three (T, D) tensors -> scalar mean loss over the T triplets."""
+        d_ap = pair_distance(anchor, positive, self.distance)
+        d_an = pair_distance(anchor, negative, self.distance)
+        return torch.clamp(d_ap - d_an + self.margin, min=0.0).mean()
+
+
+class PairBCELoss(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bce = nn.BCEWithLogitsLoss()
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.bce(logits, labels.to(logits.dtype))
+
+
+class PairHead(nn.Module):
+    """Learned pair classifier over ``[|a - b|, a * b]`` -> one logit per pair (symmetric in a, b)."""
+
+    def __init__(self, embedding_dim: int, hidden: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2 * embedding_dim, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([(a - b).abs(), a * b], dim=-1)).squeeze(-1)
+
+
+LOSSES = ("contrastive", "triplet", "bce")

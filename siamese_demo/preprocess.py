@@ -1,0 +1,282 @@
+"""Turn raw items (images, strings, arrays) into per-item tensors and collate them into batches.
+
+Each modality has a preprocessor with ``encode(item) -> tensor`` (one item),
+``collate(list of tensors) -> batch dict`` (what encoders take) and ``to_dict()`` for
+``config.json``. Problems with an item raise :class:`DataError` with a readable message.
+"""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import DataError
+
+MAX_IMAGE_PIXELS = 25_000_000   # images above this are refused, not decoded
+MAX_TEXT_CHARS = 20_000
+MAX_SERIES_STEPS = 100_000
+
+
+# ----------------------------------------------------------------------------- images
+def open_image(item: Any, max_pixels: int = MAX_IMAGE_PIXELS, name: str | None = None) -> Image.Image:
+    """Open a PIL image from a PIL image, path, bytes or array, refusing huge or corrupt files."""
+    label = name or (os.path.basename(str(item)) if isinstance(item, (str, Path)) else "image")
+    if isinstance(item, Image.Image):
+        img = item
+    elif isinstance(item, np.ndarray):
+        arr = item
+        if arr.dtype != np.uint8:
+            arr = np.clip(arr * (255.0 if arr.max(initial=0) <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        if arr.ndim not in (2, 3):
+            raise DataError(f"{label}: an image array must be H x W or H x W x C, got shape {arr.shape}")
+        img = Image.fromarray(arr)
+    else:
+        try:
+            src = io.BytesIO(item) if isinstance(item, (bytes, bytearray)) else item
+            img = Image.open(src)
+        except FileNotFoundError:
+            raise DataError(f"{label}: file not found") from None
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"{label}: not a readable image ({type(exc).__name__}); "
+                            "expected PNG, JPEG, BMP, GIF or WebP") from None
+    w, h = img.size
+    if w * h > max_pixels:
+        raise DataError(f"{label}: {w}x{h} = {w * h / 1e6:.1f} megapixels is too large; "
+                        f"the limit is {max_pixels / 1e6:.0f} megapixels - please downscale it")
+    if w < 2 or h < 2:
+        raise DataError(f"{label}: {w}x{h} pixels is too small to compare")
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{label}: the image data is corrupt or truncated ({exc})") from None
+    return img
+
+
+def _flatten_alpha(img: Image.Image) -> Image.Image:
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        alpha = np.asarray(rgba)[..., 3]
+        if alpha.min() < 255:
+            # A drawing with a transparent background: strokes are where alpha is, background white.
+            bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(bg, rgba).convert("RGB")
+        return rgba.convert("RGB")
+    return img
+
+
+@dataclass
+class ImagePreprocessor:
+    """Greyscale/RGB, optional auto-invert and crop-to-content, resize, normalise.
+
+    ``invert="auto"`` makes the background dark and strokes bright whatever the input
+    (decided from the border pixels), so dark-on-light and light-on-dark drawings match.
+    """
+
+    size: int = 64
+    channels: int = 1
+    invert: str = "auto"             # "auto", "never", "always"
+    crop_to_content: bool = False    # crop to the strokes' bounding box, pad to a square
+    mean: float = 0.0
+    std: float = 1.0
+    max_pixels: int = MAX_IMAGE_PIXELS
+    kind: str = field(default="image", init=False)
+
+    def to_pil(self, item: Any, name: str | None = None) -> Image.Image:
+        """The image as the model sees it (before normalisation), as a PIL image."""
+        img = _flatten_alpha(ImageOps.exif_transpose(open_image(item, self.max_pixels, name)))
+        img = img.convert("L" if self.channels == 1 else "RGB")
+        arr = np.asarray(img, dtype=np.float32) / 255.0
+        grey = arr if arr.ndim == 2 else arr.mean(-1)
+        if self.invert == "always" or (self.invert == "auto" and _border_is_bright(grey)):
+            arr, grey = 1.0 - arr, 1.0 - grey
+        if self.crop_to_content:
+            arr = _crop_square(arr, grey)
+        out = Image.fromarray((arr * 255).round().astype(np.uint8))
+        return out.resize((self.size, self.size), Image.Resampling.BILINEAR)
+
+    def encode(self, item: Any, name: str | None = None) -> torch.Tensor:
+        arr = np.asarray(self.to_pil(item, name), dtype=np.float32) / 255.0
+        t = torch.from_numpy(arr)
+        t = t[None] if t.ndim == 2 else t.permute(2, 0, 1)
+        return (t - self.mean) / self.std
+
+    def collate(self, items: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"pixels": torch.stack(items)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _border_is_bright(grey: np.ndarray) -> bool:
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    return float(np.median(border)) > 0.5
+
+
+def _crop_square(arr: np.ndarray, ink: np.ndarray, margin: float = 0.08) -> np.ndarray:
+    mask = ink > max(0.2, float(ink.max()) * 0.35)
+    if not mask.any():
+        return arr
+    rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    side = int(max(r1 - r0, c1 - c0) * (1 + 2 * margin)) + 2
+    out = np.zeros((side, side) + arr.shape[2:], dtype=arr.dtype)
+    rr, cc = (side - (r1 - r0)) // 2, (side - (c1 - c0)) // 2
+    out[rr: rr + r1 - r0, cc: cc + c1 - c0] = arr[r0:r1, c0:c1]
+    return out
+
+
+# ----------------------------------------------------------------------------- text
+def train_tokenizer(texts: list[str], vocab_size: int = 8000, min_frequency: int = 2):
+    """Train a lower-casing WordPiece tokenizer (``tokenizers``); ids 0-4 are [PAD] [UNK] [CLS] [SEP] [MASK]."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer)
+    from tokenizers import decoders
+
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+@dataclass
+class TextPreprocessor:
+    """Tokenise with a ``tokenizers.Tokenizer`` (saved as ``tokenizer.json``); pad id 0."""
+
+    tokenizer: Any = None
+    max_length: int = 64
+    max_chars: int = MAX_TEXT_CHARS
+    kind: str = field(default="text", init=False)
+
+    def check(self, item: Any, name: str = "text") -> str:
+        if not isinstance(item, str):
+            raise DataError(f"{name}: expected a string, got {type(item).__name__}")
+        if not item.strip():
+            raise DataError(f"{name} is empty: please type a sentence")
+        if len(item) > self.max_chars:
+            raise DataError(f"{name} has {len(item):,} characters; the limit is {self.max_chars:,}")
+        return item
+
+    def tokens(self, item: str) -> list[str]:
+        return self.tokenizer.encode(item).tokens[: self.max_length]
+
+    def encode(self, item: Any, name: str = "text") -> torch.Tensor:
+        ids = self.tokenizer.encode(self.check(item, name)).ids[: self.max_length]
+        if not ids:
+            ids = [1]  # [UNK]: text with no known characters still gets an embedding
+        return torch.tensor(ids, dtype=torch.long)
+
+    def collate(self, items: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        longest = max(len(t) for t in items)
+        ids = torch.zeros(len(items), longest, dtype=torch.long)
+        mask = torch.zeros(len(items), longest, dtype=torch.long)
+        for i, t in enumerate(items):
+            ids[i, : len(t)] = t
+            mask[i, : len(t)] = 1
+        return {"input_ids": ids, "attention_mask": mask}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "text", "max_length": self.max_length, "max_chars": self.max_chars,
+                "tokenizer_file": "tokenizer.json"}
+
+
+# ----------------------------------------------------------------------------- series
+def as_series(item: Any, name: str = "series") -> np.ndarray:
+    """Validate a 1-D (T,) or 2-D (T, C) numeric array; returns float32 (T, C)."""
+    try:
+        arr = np.asarray(item, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{name}: expected numbers only (one column per channel)") from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise DataError(f"{name}: expected a 1-D series or a time x channels table, got shape {arr.shape}")
+    if arr.shape[0] < 2:
+        raise DataError(f"{name}: a series needs at least 2 time steps, got {arr.shape[0]}")
+    if arr.shape[0] > MAX_SERIES_STEPS:
+        raise DataError(f"{name}: {arr.shape[0]:,} time steps is over the limit of {MAX_SERIES_STEPS:,}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise DataError(f"{name}: value at time step {row + 1} is missing or not finite (NaN/inf); "
+                        "fill or remove it")
+    return arr.astype(np.float32)
+
+
+def resample(arr: np.ndarray, length: int) -> np.ndarray:
+    """Linearly resample (T, C) to (length, C)."""
+    t = arr.shape[0]
+    if t == length:
+        return arr
+    src = np.linspace(0.0, 1.0, t)
+    dst = np.linspace(0.0, 1.0, length)
+    return np.stack([np.interp(dst, src, arr[:, c]) for c in range(arr.shape[1])], axis=1).astype(np.float32)
+
+
+@dataclass
+class SeriesPreprocessor:
+    """Per-series, per-channel normalisation and optional resampling to a fixed length."""
+
+    channels: int | None = 1         # None: any channel count (channel-independent encoders)
+    normalize: str = "zscore"        # "zscore", "minmax" or "none"
+    length: int | None = 128         # resample to this many steps; None keeps the length (capped)
+    max_length: int = 1024           # with length=None, longer series are resampled down to this
+    kind: str = field(default="timeseries", init=False)
+
+    def transform(self, item: Any, name: str = "series") -> np.ndarray:
+        """The series as the model sees it, (T, C) float32."""
+        arr = as_series(item, name)
+        if self.channels is not None and arr.shape[1] != self.channels:
+            raise DataError(f"{name}: this model takes {self.channels} channel(s), the series has {arr.shape[1]}")
+        if self.normalize == "zscore":
+            arr = (arr - arr.mean(0)) / np.maximum(arr.std(0), 1e-6)
+        elif self.normalize == "minmax":
+            lo, hi = arr.min(0), arr.max(0)
+            arr = (arr - lo) / np.maximum(hi - lo, 1e-6)
+        target = self.length or min(arr.shape[0], self.max_length)
+        return resample(arr, target).astype(np.float32)
+
+    def encode(self, item: Any, name: str = "series") -> torch.Tensor:
+        return torch.from_numpy(self.transform(item, name))
+
+    def collate(self, items: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        longest = max(t.shape[0] for t in items)
+        chans = {t.shape[1] for t in items}
+        if len(chans) > 1:
+            raise DataError(f"series in one batch have different channel counts {sorted(chans)}")
+        values = torch.zeros(len(items), longest, chans.pop())
+        for i, t in enumerate(items):
+            values[i, : t.shape[0]] = t
+        lengths = torch.tensor([t.shape[0] for t in items], dtype=torch.long)
+        return {"values": values, "lengths": lengths}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def preprocessor_from_dict(data: dict[str, Any], folder: Path | None = None):
+    data = dict(data)
+    kind = data.pop("kind")
+    if kind == "image":
+        return ImagePreprocessor(**data)
+    if kind == "timeseries":
+        return SeriesPreprocessor(**data)
+    if kind == "text":
+        from tokenizers import Tokenizer
+
+        tok_file = data.pop("tokenizer_file", "tokenizer.json")
+        if folder is None:
+            raise ValueError("a text preprocessor needs the checkpoint folder for its tokenizer")
+        return TextPreprocessor(tokenizer=Tokenizer.from_file(str(Path(folder) / tok_file)), **data)
+    raise ValueError(f"unknown preprocessor kind {kind!r}")

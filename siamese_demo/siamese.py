@@ -1,0 +1,173 @@
+"""The Siamese model: one shared encoder for both inputs, a distance, and a saved threshold.
+
+Conventions (see README): label 1 = same, 0 = different; distance lower = more similar;
+score in [0, 1], higher = more similar; ``same = distance <= threshold``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .distances import pair_distance, score_from_distance
+from .errors import DataError
+from .losses import PairHead
+
+MODALITIES = ("image", "text", "timeseries")
+DEFAULT_THRESHOLDS = {"euclidean": 1.0, "cosine": 0.5, "head": 0.5}
+
+
+@dataclass
+class Comparison:
+    score: float            # [0, 1], higher = more similar
+    distance: float         # lower = more similar (for a pair head: 1 - p(same))
+    threshold: float        # in distance units: same when distance <= threshold
+    threshold_score: float  # the threshold on the score scale
+    same: bool
+    confidence: float       # probability that the decision is right, from the model's calibration
+    p_same: float           # calibrated probability that the pair is "same"
+    distance_kind: str      # "euclidean", "cosine" or "head"
+    calibrated: bool        # False when the model has no validation calibration
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SiameseModel(nn.Module):
+    def __init__(
+        self,
+        encoder: nn.Module,
+        preprocessor: Any,
+        modality: str,
+        distance: str = "euclidean",
+        normalize: bool = False,
+        head: bool = False,
+        threshold: float | None = None,
+        info: dict[str, Any] | None = None,
+    ):
+        super().__init__()
+        if modality not in MODALITIES:
+            raise ValueError(f"modality must be one of {MODALITIES}")
+        if distance not in ("euclidean", "cosine"):
+            raise ValueError("distance must be 'euclidean' or 'cosine'")
+        self.encoder = encoder
+        self.preprocessor = preprocessor
+        self.modality = modality
+        self.distance = distance
+        self.normalize = normalize
+        self.head = PairHead(encoder.embedding_dim) if head else None
+        self.threshold = threshold
+        self.info: dict[str, Any] = dict(info or {})
+
+    # ------------------------------------------------------------------ tensors
+    @property
+    def decision_kind(self) -> str:
+        return "head" if self.head is not None else self.distance
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Batch dict -> (B, D) embeddings (L2-normalised when ``normalize``)."""
+        emb = self.encoder(batch)
+        return F.normalize(emb, dim=-1) if self.normalize else emb
+
+    def forward(self, batch_a: dict[str, torch.Tensor], batch_b: dict[str, torch.Tensor]):
+        """Both branches through the same encoder -> (emb_a, emb_b), each (B, D)."""
+        return self.encode(batch_a), self.encode(batch_b)
+
+    def pair_logits(self, emb_a: torch.Tensor, emb_b: torch.Tensor) -> torch.Tensor:
+        if self.head is None:
+            raise ValueError("this model has no pair head (it was not built for binary cross-entropy)")
+        return self.head(emb_a, emb_b)
+
+    def decision_distance(self, emb_a: torch.Tensor, emb_b: torch.Tensor) -> torch.Tensor:
+        """(B,) distances the threshold applies to: embedding distance, or 1 - p(same) with a head."""
+        if self.head is not None:
+            return 1.0 - torch.sigmoid(self.head(emb_a, emb_b))
+        return pair_distance(emb_a, emb_b, self.distance)
+
+    # ------------------------------------------------------------------ raw items
+    def prepare(self, items: Sequence[Any], names: Sequence[str] | None = None) -> list[torch.Tensor]:
+        out = []
+        for i, item in enumerate(items):
+            name = names[i] if names else (f"item {i + 1}" if len(items) > 1 else None)
+            out.append(self.preprocessor.encode(item, name) if name else self.preprocessor.encode(item))
+        return out
+
+    @torch.no_grad()
+    def embed_tensors(self, tensors: list[torch.Tensor], batch_size: int = 64) -> torch.Tensor:
+        was_training = self.training
+        self.eval()
+        try:
+            chunks = []
+            for start in range(0, len(tensors), batch_size):
+                batch = self.preprocessor.collate(tensors[start: start + batch_size])
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                chunks.append(self.encode(batch).float().cpu())
+            return torch.cat(chunks) if chunks else torch.zeros(0, self.encoder.embedding_dim)
+        finally:
+            self.train(was_training)
+
+    def embed(self, items: Sequence[Any], batch_size: int = 64) -> np.ndarray:
+        """Raw items (PIL images / paths, strings, 1-D or (T, C) arrays) -> (N, D) float32."""
+        if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) and not isinstance(items, np.ndarray):
+            items = [items]
+        return self.embed_tensors(self.prepare(list(items)), batch_size).numpy()
+
+    @torch.no_grad()
+    def distances_from_embeddings(self, emb_a, emb_b) -> np.ndarray:
+        ea, eb = torch.as_tensor(emb_a).to(self.device), torch.as_tensor(emb_b).to(self.device)
+        was_training = self.training
+        self.eval()
+        try:
+            return self.decision_distance(ea, eb).float().cpu().numpy()
+        finally:
+            self.train(was_training)
+
+    def p_same(self, distance: float) -> tuple[float, bool]:
+        """Calibrated probability of "same" at ``distance`` (logistic fit on validation pairs)."""
+        cal = self.info.get("calibration")
+        if cal:
+            z = cal["coef"] * distance + cal["intercept"]
+            return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), True
+        thr = self.effective_threshold()
+        scale = 0.15 * max(thr, 1e-3)
+        z = (thr - distance) / scale
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), False
+
+    def effective_threshold(self, threshold: float | None = None) -> float:
+        if threshold is not None:
+            return float(threshold)
+        if self.threshold is not None:
+            return float(self.threshold)
+        return DEFAULT_THRESHOLDS[self.decision_kind]
+
+    def compare(self, a: Any, b: Any, threshold: float | None = None) -> Comparison:
+        """Compare two raw items; ``threshold`` (distance units) overrides the saved one."""
+        ta = self.prepare([a], ["first input"])
+        tb = self.prepare([b], ["second input"])
+        if self.modality == "timeseries" and ta[0].shape[1] != tb[0].shape[1]:
+            raise DataError(f"the two series have different channel counts ({ta[0].shape[1]} and "
+                            f"{tb[0].shape[1]}); give both the same channels")
+        emb = self.embed_tensors(ta + tb)
+        d = float(self.distances_from_embeddings(emb[:1], emb[1:])[0])
+        thr = self.effective_threshold(threshold)
+        p, calibrated = self.p_same(d)
+        same = d <= thr
+        kind = self.decision_kind
+        return Comparison(
+            score=float(score_from_distance(d, kind)), distance=d, threshold=thr,
+            threshold_score=float(score_from_distance(thr, kind)), same=bool(same),
+            confidence=float(p if same else 1.0 - p), p_same=float(p), distance_kind=kind,
+            calibrated=calibrated,
+        )
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

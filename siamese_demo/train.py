@@ -1,0 +1,390 @@
+"""The training engine: one loop for every modality, the CLI, the UI and the tests.
+
+``fit(model, train, val, config, callbacks, cancel)`` trains a :class:`SiameseModel` on
+class-labelled or unlabelled :class:`Samples` (in-batch pairs/triplets from m-per-class
+batches; unlabelled items become their own class with two augmented views) or on explicit
+:class:`PairSet` pairs. It reports through callbacks and never prints or plots.
+"""
+from __future__ import annotations
+
+import copy
+import platform
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from . import evaluate as ev
+from .augment import AugmentConfig, build_augmentation
+from .distances import pair_distance
+from .errors import DataError
+from .losses import LOSSES, ContrastiveLoss, PairBCELoss, TripletLoss
+from .pairs import MPerClassSampler, PairSet, Samples, in_batch_pairs, make_pairs, mine_triplets
+from .siamese import SiameseModel
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass
+class TrainConfig:
+    loss: str = "contrastive"          # "contrastive", "triplet" or "bce"
+    margin: float | None = None        # None: 1.0 (contrastive, euclidean), 0.5 (cosine), 0.2 (triplet)
+    mining: str = "semihard"           # triplets: "random", "semihard", "hard"
+    batch_size: int = 32
+    m_per_class: int = 4               # class-labelled data: samples per class in a batch
+    epochs: int = 20
+    steps_per_epoch: int | None = None  # None: about one pass over the training data
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4         # L2 regularisation
+    momentum: float = 0.9              # SGD only
+    lr_patience: int = 2               # ReduceLROnPlateau on validation loss
+    lr_factor: float = 0.5
+    min_lr: float = 1e-6
+    early_stopping_patience: int = 5   # epochs without validation-loss improvement; 0 disables
+    time_budget_s: float | None = None
+    grad_clip: float | None = 5.0
+    seed: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    threshold_policy: str = "max_accuracy"
+    target_far: float = 0.01
+    val_pairs: int = 1000              # validation pairs built from class-labelled samples
+    device: str = "cpu"
+
+    def resolved_margin(self, distance: str) -> float:
+        if self.margin is not None:
+            return float(self.margin)
+        if self.loss == "triplet":
+            return 0.2
+        return 0.5 if distance == "cosine" else 1.0
+
+    def validate(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}")
+        if self.threshold_policy not in ev.POLICIES:
+            raise ValueError(f"threshold_policy must be one of {ev.POLICIES}")
+        if self.batch_size < 4 or self.epochs < 1 or self.lr <= 0:
+            raise ValueError("need batch_size >= 4, epochs >= 1 and lr > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainEvent:
+    kind: str          # start, step, epoch, lr_drop, early_stop, time_budget, cancelled, end
+    epoch: int
+    step: int
+    data: dict[str, Any]
+
+
+@dataclass
+class TrainResult:
+    model: SiameseModel
+    history: list[dict[str, Any]]
+    record: dict[str, Any]
+    best_epoch: int
+    stopped: str       # "completed", "early_stop", "time_budget", "cancelled"
+
+
+Callback = Callable[[TrainEvent], None]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+class _Data:
+    """Pre-processed tensors and the batches/validation sets built from them."""
+
+    def __init__(self, model: SiameseModel, train, val, cfg: TrainConfig):
+        self.model, self.cfg = model, cfg
+        self.pairs_mode = isinstance(train, PairSet)
+        self.sampler: MPerClassSampler | None = None
+        aug_cfg = cfg.augment
+        if not self.pairs_mode and train.labels is None and not aug_cfg.enabled:
+            aug_cfg = AugmentConfig(**{**aug_cfg.to_dict(), "enabled": True})  # views need augmentation
+        size = getattr(model.preprocessor, "size", 64)
+        self.augment = build_augmentation(model.modality, aug_cfg, size)
+        self.view = build_augmentation(model.modality, AugmentConfig(**{**aug_cfg.to_dict(), "enabled": True}), size)
+        if self.pairs_mode:
+            if cfg.loss == "triplet":
+                raise DataError("triplet loss needs class labels (a text,label file or class folders), "
+                                "not explicit pairs; choose contrastive or binary cross-entropy")
+            self.ta, self.tb = model.prepare(train.a), model.prepare(train.b)
+            self.ty = torch.as_tensor(train.labels, dtype=torch.float32)
+        else:
+            self.tx = model.prepare(train.items, train.names)
+            self.labels = train.label_ids()
+            if train.labels is not None:
+                self.sampler = MPerClassSampler(self.labels, min(cfg.m_per_class, cfg.batch_size // 2),
+                                                cfg.batch_size, cfg.seed)
+            else:
+                if len(train) < 2:
+                    raise DataError("need at least two samples to train")
+        self._build_val(val)
+
+    def _aug(self, t: torch.Tensor) -> torch.Tensor:
+        return self.augment(t) if self.augment is not None else t
+
+    def _build_val(self, val) -> None:
+        gen = torch.Generator().manual_seed(self.cfg.seed + 1)
+        state = torch.get_rng_state()
+        torch.manual_seed(self.cfg.seed + 1)
+        try:
+            if isinstance(val, PairSet):
+                self.va, self.vb = self.model.prepare(val.a), self.model.prepare(val.b)
+                self.vy = np.asarray(val.labels, dtype=np.float32)
+                self.v_graded = val.graded
+                self.vneg = None
+            elif val.labels is not None:
+                tx, labels = self.model.prepare(val.items, val.names), val.label_ids()
+                i, j, y = make_pairs(labels, self.cfg.val_pairs, seed=self.cfg.seed + 1)
+                self.va, self.vb, self.vy = [tx[k] for k in i], [tx[k] for k in j], y
+                # a negative for each pair, for the triplet validation loss
+                rng = np.random.default_rng(self.cfg.seed + 2)
+                self.vneg = [tx[rng.choice(np.flatnonzero(labels != labels[k]))] for k in i]
+                self.v_graded = False
+            else:
+                tx = self.model.prepare(val.items, val.names)
+                if len(tx) < 2:
+                    raise DataError("validation needs at least two samples")
+                n = len(tx)
+                other = (np.arange(n) + 1 + torch.randint(n - 1, (n,), generator=gen).numpy()) % n
+                self.va = tx + tx
+                self.vb = [self.view(t) for t in tx] + [self.view(tx[k]) for k in other]
+                self.vy = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
+                self.vneg = [self.view(tx[k]) for k in other]
+                self.v_graded = False
+        finally:
+            torch.set_rng_state(state)
+
+    def steps(self) -> int:
+        if self.cfg.steps_per_epoch:
+            return self.cfg.steps_per_epoch
+        n = len(self.ta) if self.pairs_mode else len(self.tx)
+        return max(1, int(np.ceil(n / self.cfg.batch_size)))
+
+    def batches(self, rng: np.random.Generator):
+        """Yield training batches for one epoch."""
+        cfg = self.cfg
+        if self.pairs_mode:
+            n = len(self.ta)
+            order = rng.permutation(n)
+            for s in range(self.steps()):
+                idx = order[(s * cfg.batch_size) % n:][: cfg.batch_size]
+                if len(idx) < 2:
+                    idx = rng.choice(n, size=min(n, cfg.batch_size), replace=False)
+                items = [self._aug(self.ta[k]) for k in idx] + [self._aug(self.tb[k]) for k in idx]
+                yield items, self.ty[idx]
+        elif self.sampler is not None:
+            it = iter(self.sampler)
+            for _ in range(self.steps()):
+                try:
+                    idx = next(it)
+                except StopIteration:
+                    it = iter(self.sampler)
+                    idx = next(it)
+                yield [self._aug(self.tx[k]) for k in idx], torch.as_tensor(self.labels[idx])
+        else:  # unlabelled: two augmented views per item, the item is its own class
+            n = len(self.tx)
+            k = max(2, min(n, cfg.batch_size // 2))
+            for _ in range(self.steps()):
+                idx = rng.choice(n, size=k, replace=False)
+                items = [self.view(self.tx[j]) for j in idx] + [self.view(self.tx[j]) for j in idx]
+                yield items, torch.as_tensor(np.concatenate([idx, idx]))
+
+
+def _loss_for_labels(model, emb, labels, cfg, losses, margin):
+    """In-batch loss for class-labelled batches."""
+    if cfg.loss == "triplet":
+        trip = mine_triplets(emb, labels, cfg.mining, margin, model.distance)
+        if len(trip) == 0:
+            return None
+        return losses["triplet"](emb[trip[:, 0]], emb[trip[:, 1]], emb[trip[:, 2]])
+    i, j, y = in_batch_pairs(labels)
+    if len(i) == 0:
+        return None
+    if cfg.loss == "bce":
+        return losses["bce"](model.pair_logits(emb[i], emb[j]), y)
+    return losses["contrastive"](pair_distance(emb[i], emb[j], model.distance), y)
+
+
+def _loss_for_pairs(model, ea, eb, y, cfg, losses):
+    if cfg.loss == "bce":
+        return losses["bce"](model.pair_logits(ea, eb), y)
+    return losses["contrastive"](pair_distance(ea, eb, model.distance), y)
+
+
+@torch.no_grad()
+def _validate(model: SiameseModel, data: _Data, cfg: TrainConfig, losses, margin) -> dict[str, Any]:
+    model.eval()
+    dev = model.device
+    ea = model.embed_tensors(data.va).to(dev)
+    eb = model.embed_tensors(data.vb).to(dev)
+    y = torch.as_tensor(data.vy, device=dev)
+    if cfg.loss == "triplet":
+        en = model.embed_tensors(data.vneg).to(dev)
+        pos = y >= 0.5
+        loss = losses["triplet"](ea[pos], eb[pos], en[pos])
+    else:
+        loss = _loss_for_pairs(model, ea, eb, y, cfg, losses)
+    dist = model.decision_distance(ea, eb).cpu().numpy()
+    out = {"val_loss": float(loss), "val_auc": ev.roc_auc(dist, data.vy), "distances": dist}
+    if data.v_graded:
+        out["val_spearman"] = ev.spearman(-dist, data.vy)
+    return out
+
+
+def fit(
+    model: SiameseModel,
+    train: Samples | PairSet,
+    val: Samples | PairSet,
+    config: TrainConfig | None = None,
+    callbacks: Sequence[Callback] = (),
+    cancel: threading.Event | None = None,
+) -> TrainResult:
+    """Train ``model`` in place; returns it with the best weights, a threshold chosen on ``val``,
+    the per-epoch history and the run record."""
+    cfg = config or TrainConfig()
+    cfg.validate()
+    if cfg.loss == "bce" and model.head is None:
+        raise ValueError("binary cross-entropy needs a model built with head=True")
+    started = time.perf_counter()
+    seed_everything(cfg.seed)
+    model.to(cfg.device)
+    margin = cfg.resolved_margin(model.distance)
+    losses = {"contrastive": ContrastiveLoss(margin), "triplet": TripletLoss(margin, model.distance),
+              "bce": PairBCELoss()}
+    data = _Data(model, train, val, cfg)
+    opt = make_optimizer(model, cfg)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr)
+    rng = np.random.default_rng(cfg.seed)
+
+    def emit(kind: str, epoch: int, step: int, payload: dict[str, Any] | None = None):
+        ev_ = TrainEvent(kind, epoch, step, dict(payload or {}))
+        for cb in callbacks:
+            cb(ev_)
+
+    emit("start", 0, 0, {"steps_per_epoch": data.steps(), "epochs": cfg.epochs})
+    first = _validate(model, data, cfg, losses, margin)
+    history: list[dict[str, Any]] = [{"epoch": 0, "train_loss": None, "val_loss": first["val_loss"],
+                                      "val_auc": first["val_auc"], "lr": cfg.lr, "time_s": 0.0,
+                                      **({"val_spearman": first["val_spearman"]} if "val_spearman" in first else {})}]
+    emit("epoch", 0, 0, history[0])
+    best_loss, best_epoch = first["val_loss"], 0
+    best_state = copy.deepcopy(model.state_dict())
+    bad_epochs, step, stopped = 0, 0, "completed"
+
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        total, count = 0.0, 0
+        for items, labels in data.batches(rng):
+            if cancel is not None and cancel.is_set():
+                stopped = "cancelled"
+                break
+            if cfg.time_budget_s is not None and time.perf_counter() - started > cfg.time_budget_s:
+                stopped = "time_budget"
+                break
+            batch = {k: v.to(cfg.device) for k, v in model.preprocessor.collate(items).items()}
+            labels = labels.to(cfg.device)
+            emb = model.encode(batch)
+            if data.pairs_mode:
+                half = emb.shape[0] // 2
+                loss = _loss_for_pairs(model, emb[:half], emb[half:], labels, cfg, losses)
+            else:
+                loss = _loss_for_labels(model, emb, labels, cfg, losses, margin)
+            if loss is None:
+                continue
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"the loss became {float(loss)} at epoch {epoch}, step {step}; "
+                                         "try a lower learning rate")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            step += 1
+            total += float(loss.detach())
+            count += 1
+            emit("step", epoch, step, {"loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"]})
+        if count == 0 and stopped != "completed":
+            emit(stopped, epoch, step)
+            break
+        res = _validate(model, data, cfg, losses, margin)
+        lr_before = opt.param_groups[0]["lr"]
+        sched.step(res["val_loss"])
+        lr_after = opt.param_groups[0]["lr"]
+        row = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": res["val_loss"],
+               "val_auc": res["val_auc"], "lr": lr_before, "time_s": time.perf_counter() - started}
+        if "val_spearman" in res:
+            row["val_spearman"] = res["val_spearman"]
+        history.append(row)
+        emit("epoch", epoch, step, row)
+        if lr_after < lr_before:
+            emit("lr_drop", epoch, step, {"old_lr": lr_before, "new_lr": lr_after})
+        if res["val_loss"] < best_loss - 1e-6:
+            best_loss, best_epoch, bad_epochs = res["val_loss"], epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_epochs += 1
+        if stopped != "completed":
+            emit(stopped, epoch, step)
+            break
+        if cfg.early_stopping_patience and bad_epochs >= cfg.early_stopping_patience:
+            stopped = "early_stop"
+            emit("early_stop", epoch, step, {"best_epoch": best_epoch})
+            break
+
+    model.load_state_dict(best_state)
+    final = _validate(model, data, cfg, losses, margin)
+    _set_threshold(model, final["distances"], data.vy, cfg)
+    record = {
+        "config": cfg.to_dict(), "seed": cfg.seed, "margin": margin,
+        "data": {"train": train.summary(), "validation": val.summary()},
+        "history": history, "best_epoch": best_epoch, "stopped": stopped, "steps": step,
+        "final_validation": {"loss": final["val_loss"], "auc": final["val_auc"],
+                             **({"spearman": final["val_spearman"]} if "val_spearman" in final else {})},
+        "threshold": {"value": model.threshold, "policy": cfg.threshold_policy},
+        "train_time_s": time.perf_counter() - started,
+        "environment": {"torch": torch.__version__, "python": platform.python_version(),
+                        "device": cfg.device, "threads": torch.get_num_threads()},
+    }
+    model.info["training"] = record
+    emit("end", history[-1]["epoch"], step, {"stopped": stopped, "best_epoch": best_epoch,
+                                             "threshold": model.threshold, "val_auc": final["val_auc"]})
+    return TrainResult(model, history, record, best_epoch, stopped)
+
+
+def _set_threshold(model: SiameseModel, distances: np.ndarray, labels: np.ndarray, cfg: TrainConfig) -> None:
+    """Choose and store the decision threshold, the calibration and validation distance samples."""
+    thr = ev.choose_threshold(distances, labels, cfg.threshold_policy, cfg.target_far)
+    model.threshold = thr
+    y = labels >= 0.5
+    rng = np.random.default_rng(0)
+    keep = lambda a: sorted(rng.choice(a, size=min(len(a), 300), replace=False).round(5).tolist())  # noqa: E731
+    model.info.update({
+        "threshold_policy": cfg.threshold_policy,
+        "threshold_data": f"validation split ({len(labels)} pairs)",
+        "calibration": ev.calibrate(distances, labels),
+        "validation_distances": {"positive": keep(distances[y]), "negative": keep(distances[~y])},
+        "validation_metrics": ev.pair_report(distances, labels, thr),
+    })
