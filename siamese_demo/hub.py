@@ -61,7 +61,8 @@ class SentenceTransformerEncoder(nn.Module):
         self.config = config
         self.st = SentenceTransformer(config.path, device="cpu")
         self.st.max_seq_length = config.max_length
-        self._dim = self.st.get_sentence_embedding_dimension()
+        get_dim = getattr(self.st, "get_embedding_dimension", None) or self.st.get_sentence_embedding_dimension
+        self._dim = get_dim()
 
     @property
     def embedding_dim(self) -> int:

@@ -1,0 +1,100 @@
+"""save -> load round trips, pickle refusal, name resolution and the Hub loaders (offline)."""
+import json
+
+import numpy as np
+import pytest
+
+import siamese_demo as sd
+from conftest import tiny_model
+from siamese_demo import hub
+from test_model import CASES, _items
+
+
+@pytest.mark.parametrize("modality,encoder", CASES + [("image", "cnn-head")])
+def test_round_trip_identical_embeddings(tmp_path, modality, encoder, texts):
+    head = encoder.endswith("-head")
+    model = tiny_model(modality, encoder.replace("-head", ""), texts=texts, head=head)
+    model.threshold = 0.42
+    model.info["calibration"] = {"coef": -3.0, "intercept": 1.0}
+    sd.save(model, tmp_path / "m", name="tiny")
+    loaded = sd.load(tmp_path / "m")
+    items = _items(modality)
+    np.testing.assert_array_equal(model.eval().embed(items), loaded.embed(items))
+    assert loaded.threshold == 0.42 and loaded.modality == modality
+    assert loaded.compare(items[0], items[1]).to_dict() == model.compare(items[0], items[1]).to_dict()
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["encoder"]["name"] == encoder.replace("-head", "") and cfg["head"] == head
+    assert "# tiny" in (tmp_path / "m" / "README.md").read_text()
+
+
+def test_embeddings_deterministic(texts):
+    model = tiny_model("text", texts=texts)
+    items = _items("text")
+    np.testing.assert_array_equal(model.embed(items), model.embed(items))
+
+
+def test_refuses_pickles(tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"not really")
+    with pytest.raises(sd.CheckpointError, match="pickle"):
+        sd.load(tmp_path / "model.pt")
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"x")
+    with pytest.raises(sd.CheckpointError, match="pickle"):
+        sd.load(tmp_path)
+
+
+def test_load_by_name_and_unknown(tmp_path, monkeypatch):
+    sd.save(tiny_model("image"), tmp_path / "shapes")
+    monkeypatch.setattr(sd, "MODELS_DIR", tmp_path)
+    assert sd.available_models() == ["shapes"]
+    assert sd.load("shapes").modality == "image"
+    with pytest.raises(sd.CheckpointError, match="hub=True"):
+        sd.load("no-such-model")
+
+
+def _tiny_sentence_transformer(path, texts):
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    from siamese_demo.preprocess import train_tokenizer
+
+    tok = PreTrainedTokenizerFast(tokenizer_object=train_tokenizer(texts, 500), unk_token="[UNK]",
+                                  pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    bert = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1,
+                                num_attention_heads=2, intermediate_size=32, max_position_embeddings=64))
+    hf = path / "hf"
+    bert.save_pretrained(hf)
+    tok.save_pretrained(hf)
+    word = models.Transformer(str(hf), max_seq_length=32)
+    st = SentenceTransformer(modules=[word, models.Pooling(16, "mean")], device="cpu")
+    st.save(str(path / "st"))
+    return st
+
+
+def test_sentence_transformer_model_local(tmp_path, texts):
+    st = _tiny_sentence_transformer(tmp_path, texts)
+    model = sd.load("hub:" + str(tmp_path / "st"))
+    items = _items("text")
+    ours = model.embed(items)
+    np.testing.assert_allclose(ours, st.encode(items, convert_to_numpy=True), atol=1e-5)
+    sd.save(model, tmp_path / "ck")
+    again = sd.load(tmp_path / "ck")
+    np.testing.assert_allclose(again.embed(items), ours, atol=1e-6)
+    from sentence_transformers import SentenceTransformer
+
+    reopened = SentenceTransformer(str(tmp_path / "ck" / "sentence_transformer"), device="cpu")
+    np.testing.assert_allclose(reopened.encode(items), ours, atol=1e-5)
+
+
+def test_hub_offline_fails_with_clear_message():
+    with pytest.raises(hub.HubUnavailable, match="would download.*all-MiniLM"):
+        sd.load("sentence-transformers/all-MiniLM-L6-v2", hub=True)
+
+
+def test_torchvision_offline_fails_with_clear_message(monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(hub, "_reachable", lambda url, timeout=3.0: False)
+    with pytest.raises(hub.HubUnavailable, match="would download the ImageNet weights of torchvision resnet18"):
+        sd.load("hub:torchvision/resnet18")

@@ -1,0 +1,84 @@
+"""Metrics against scikit-learn and brute-force loops."""
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+from siamese_demo import evaluate as ev
+
+
+@pytest.fixture
+def scores():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    d = rng.normal(1.0 - 0.6 * y, 0.4)
+    return d, y
+
+
+def test_auc_is_pairwise_ranking_probability(scores):
+    d, y = scores
+    pos, neg = d[y == 1], d[y == 0]
+    ref = np.mean([(p < n) + 0.5 * (p == n) for p in pos for n in neg])
+    assert ev.roc_auc(d, y) == pytest.approx(ref)
+
+
+def test_max_accuracy_threshold_is_best_over_all_cuts(scores):
+    d, y = scores
+    t = ev.choose_threshold(d, y, "max_accuracy")
+    best = max(accuracy_score(y, d <= c) for c in np.concatenate([d, [d.min() - 1]]))
+    assert accuracy_score(y, d <= t) == pytest.approx(best)
+
+
+def test_target_far_threshold(scores):
+    d, y = scores
+    t = ev.choose_threshold(d, y, "target_far", target_far=0.05)
+    far = np.mean(d[y == 0] <= t)
+    assert far <= 0.05
+    # the next larger negative distance would exceed the target
+    next_neg = np.sort(d[y == 0][d[y == 0] > t])[0]
+    assert np.mean(d[y == 0] <= next_neg) > 0.05
+
+
+def test_eer_hand_case():
+    d = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    y = np.array([1, 1, 1, 0, 1, 0, 0, 0])
+    rate, thr = ev.eer(d, y)
+    assert rate == pytest.approx(0.25)
+    far = np.mean(d[y == 0] <= thr)
+    frr = np.mean(d[y == 1] > thr)
+    assert far == pytest.approx(frr)
+
+
+def test_classification_metrics_match_sklearn(scores):
+    d, y = scores
+    m = ev.classification_metrics(d, y, 0.7)
+    pred = (d <= 0.7).astype(int)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["precision"] == pytest.approx(precision_score(y, pred))
+    assert m["recall"] == pytest.approx(recall_score(y, pred))
+    assert m["f1"] == pytest.approx(f1_score(y, pred))
+
+
+def test_spearman_matches_rank_pearson():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=50), rng.normal(size=50)
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    assert ev.spearman(a, b) == pytest.approx(np.corrcoef(ra, rb)[0, 1])
+
+
+def test_one_shot_accuracy_and_trials():
+    d = np.array([[0.1, 0.5, 0.9], [0.4, 0.3, 0.2], [0.7, 0.1, 0.8]])
+    assert ev.one_shot_accuracy(d, [0, 1, 1]) == pytest.approx(2 / 3)
+    labels = np.repeat(np.arange(30), 4)
+    drawers = np.tile(np.arange(4), 30)
+    groups = (labels >= 25).astype(int)  # group 1 has only 5 classes: never used for 20-way
+    q, c, k = ev.one_shot_trials(labels, groups, drawers, n_way=20, n_trials=50, seed=0)
+    assert c.shape == (50, 20)
+    for qi, ci, ki in zip(q, c, k):
+        assert labels[ci[ki]] == labels[qi] and drawers[ci[ki]] != drawers[qi]
+        assert len(set(labels[ci])) == 20 and set(groups[ci]) == {0}
+        assert len(set(drawers[ci])) == 1
+
+
+def test_threshold_needs_both_classes():
+    with pytest.raises(ValueError):
+        ev.choose_threshold([0.1, 0.2], [1, 1])
