@@ -171,7 +171,8 @@ class _Data:
                 self.va = tx + tx
                 self.vb = [self.view(t) for t in tx] + [self.view(tx[k]) for k in other]
                 self.vy = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
-                self.vneg = [self.view(tx[k]) for k in other]
+                negatives = [self.view(tx[k]) for k in other]
+                self.vneg = negatives + negatives  # only the positive rows' negatives are used
                 self.v_graded = False
         finally:
             torch.set_rng_state(state)

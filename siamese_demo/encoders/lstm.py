@@ -23,7 +23,7 @@ class LSTMConfig:
     hidden_size: int = 128
     num_layers: int = 1
     bidirectional: bool = False
-    pooling: str = "last"           # "last" (final hidden state), "mean" or "max" over valid steps
+    pooling: str = "mean"           # "mean" or "max" over valid steps, or "last" (final hidden state)
     dropout: float = 0.0
     embedding_dim: int = 128
     channel_independent: bool = False  # series: encode channels separately, average embeddings

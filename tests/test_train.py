@@ -1,0 +1,136 @@
+"""The training engine: learning on each modality, callbacks, determinism, stopping rules."""
+import threading
+
+import numpy as np
+import pytest
+
+import siamese_demo as sd
+import synthetic as syn
+from conftest import tiny_model
+from siamese_demo.errors import DataError
+from siamese_demo.train import TrainConfig, fit
+
+
+def _data(modality):
+    if modality == "image":
+        it, lt = syn.image_samples(8, 0)
+        iv, lv = syn.image_samples(5, 1)
+        return sd.Samples(it, lt), sd.Samples(iv, lv)
+    if modality == "timeseries":
+        it, lt = syn.series_samples(8, 0)
+        iv, lv = syn.series_samples(5, 1)
+        return sd.Samples(it, lt), sd.Samples(iv, lv)
+    a, b, y = syn.text_pairs(160, 0)
+    va, vb, vy = syn.text_pairs(80, 1)
+    return sd.PairSet(a, b, y), sd.PairSet(va, vb, vy)
+
+
+RUNS = [("image", "cnn", "contrastive"), ("timeseries", "lstm", "triplet"),
+        ("timeseries", "transformer", "contrastive"), ("text", "transformer", "contrastive"),
+        ("text", "lstm", "bce")]
+
+
+def _run(modality, encoder, loss, texts, **cfg):
+    train, val = _data(modality)
+    model = tiny_model(modality, encoder, texts=texts, head=loss == "bce",
+                       **({"distance": "cosine"} if modality == "text" else {}))
+    events = []
+    config = TrainConfig(loss=loss, epochs=cfg.pop("epochs", 4), batch_size=24, lr=cfg.pop("lr", 5e-3),
+                         val_pairs=300, early_stopping_patience=0, seed=cfg.pop("seed", 0),
+                         steps_per_epoch=cfg.pop("steps_per_epoch", 6), **cfg)
+    return fit(model, train, val, config, callbacks=[events.append]), events
+
+
+@pytest.mark.parametrize("modality,encoder,loss", RUNS)
+def test_training_improves_validation(modality, encoder, loss, texts):
+    res, events = _run(modality, encoder, loss, texts)
+    first, best = res.history[0], res.history[res.best_epoch]
+    assert best["val_loss"] < first["val_loss"]
+    assert max(h["val_auc"] for h in res.history[1:]) > first["val_auc"]
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and "step" in kinds
+    epochs = [e.data for e in events if e.kind == "epoch"]
+    assert [e["epoch"] for e in epochs] == list(range(len(res.history)))
+    assert all({"train_loss", "val_loss", "val_auc", "lr"} <= set(e) for e in epochs)
+    # the threshold is chosen on validation and saved with the model
+    assert res.model.threshold is not None and res.model.info["threshold_policy"] == "max_accuracy"
+    rec = res.record
+    assert rec["seed"] == 0 and rec["config"]["loss"] == loss and rec["history"] == res.history
+    assert rec["data"]["train"] and rec["data"]["validation"]
+
+
+def test_same_seed_same_numbers(texts):
+    r1, _ = _run("timeseries", "lstm", "contrastive", texts, epochs=2)
+    r2, _ = _run("timeseries", "lstm", "contrastive", texts, epochs=2)
+    strip = lambda h: [{k: v for k, v in row.items() if k != "time_s"} for row in h]  # noqa: E731
+    assert strip(r1.history) == strip(r2.history)
+    assert r1.model.threshold == r2.model.threshold
+    r3, _ = _run("timeseries", "lstm", "contrastive", texts, epochs=2, seed=1)
+    assert strip(r3.history) != strip(r1.history)
+
+
+def test_cancel_from_another_thread_keeps_best_model(texts):
+    cancel = threading.Event()
+    train, val = _data("image")
+    model = tiny_model("image")
+    seen = []
+
+    def cb(ev):
+        seen.append(ev.kind)
+        if ev.kind == "step" and ev.step == 2:
+            threading.Thread(target=cancel.set).start()
+
+    res = fit(model, train, val, TrainConfig(epochs=50, batch_size=24, val_pairs=100), [cb], cancel)
+    assert res.stopped == "cancelled" and "cancelled" in seen
+    assert len(res.history) <= 3 and res.model.threshold is not None
+
+
+def test_early_stopping_and_lr_drops(texts):
+    # a learning rate this small cannot improve the validation loss: both rules must fire
+    # (ReduceLROnPlateau ignores changes under 1e-8, hence 1e-7 for the LR-drop run)
+    res, events = _run("timeseries", "lstm", "contrastive", texts, epochs=6, lr=1e-7,
+                       lr_patience=0, lr_factor=0.5, min_lr=0.0)
+    kinds = [e.kind for e in events]
+    assert "lr_drop" in kinds
+    res2, events2 = _run("timeseries", "lstm", "contrastive", texts, epochs=8, lr=1e-12)
+    assert res2.stopped == "completed"  # patience 0 disables early stopping
+    train, val = _data("timeseries")
+    model = tiny_model("timeseries")
+    got = []
+    res3 = fit(model, train, val, TrainConfig(epochs=20, lr=1e-12, early_stopping_patience=2, val_pairs=100,
+                                              batch_size=24), [got.append])
+    assert res3.stopped == "early_stop" and len(res3.history) <= 4
+    assert any(e.kind == "early_stop" for e in got)
+
+
+def test_restores_best_weights(texts):
+    res, _ = _run("image", "cnn", "contrastive", texts, epochs=5, lr=0.05)
+    best = min(h["val_loss"] for h in res.history)
+    assert res.record["final_validation"]["loss"] == pytest.approx(best, rel=1e-4, abs=1e-6)
+
+
+def test_time_budget(texts):
+    res, events = _run("image", "cnn", "contrastive", texts, epochs=50, time_budget_s=0.0)
+    assert res.stopped == "time_budget"
+
+
+def test_unlabelled_self_supervised_training():
+    items, _ = syn.series_samples(6, 0)
+    val_items, _ = syn.series_samples(3, 1)
+    model = tiny_model("timeseries")
+    res = fit(model, sd.Samples(items), sd.Samples(val_items),
+              TrainConfig(loss="triplet", mining="hard", epochs=3, batch_size=16, lr=5e-3))
+    assert res.record["data"]["train"]["labelled"] is False
+    assert res.history[res.best_epoch]["val_loss"] <= res.history[0]["val_loss"]
+
+
+def test_triplet_needs_labels(texts):
+    train, val = _data("text")
+    with pytest.raises(DataError, match="triplet loss needs class labels"):
+        fit(tiny_model("text", texts=texts), train, val, TrainConfig(loss="triplet"))
+
+
+def test_bce_needs_head():
+    train, val = _data("image")
+    with pytest.raises(ValueError, match="head"):
+        fit(tiny_model("image"), train, val, TrainConfig(loss="bce"))
