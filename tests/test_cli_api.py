@@ -1,0 +1,70 @@
+"""Public API surface, the CLI's JSON output, and the app starting without the network."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import siamese_demo as sd
+import synthetic as syn
+from conftest import tiny_model
+from siamese_demo.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_core_does_not_import_gradio():
+    code = "import siamese_demo, siamese_demo.train, siamese_demo.data, sys; assert 'gradio' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.fixture
+def saved_series_model(tmp_path):
+    model = tiny_model("timeseries")
+    model.threshold = 0.5
+    return sd.save(model, tmp_path / "ts")
+
+
+def test_cli_compare_embed_evaluate(saved_series_model, tmp_path, capsys):
+    f = tmp_path / "a.csv"
+    f.write_text("\n".join(str(v) for v in np.sin(np.linspace(0, 6, 50))))
+    assert main(["compare", "--model", str(saved_series_model), str(f), "1 2 3 4 5 4 3 2 1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"score", "distance", "threshold", "same", "confidence"} <= set(out) and out["threshold"] == 0.5
+    assert main(["embed", "--model", str(saved_series_model), str(f), "1 2 3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["shape"] == [2, 16]
+    items, labels = syn.series_samples(4, 0)
+    ucr = tmp_path / "d.tsv"
+    ucr.write_text("\n".join("\t".join([lab] + [f"{v:.4f}" for v in x[:, 0]]) for x, lab in zip(items, labels)))
+    assert main(["evaluate", "--model", str(saved_series_model), "--data", str(ucr), "--pairs", "50"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 0 <= out["auc"] <= 1 and out["pairs"] == 50
+
+
+def test_cli_reports_bad_input_as_json_error(saved_series_model, capsys):
+    assert main(["compare", "--model", str(saved_series_model), "1 2 x", "1 2 3"]) == 2
+    err = json.loads(capsys.readouterr().err)
+    assert "not a number" in err["error"]
+    assert main(["compare", "--model", "nope", "a", "b"]) == 2
+
+
+def test_cli_runs_as_module(saved_series_model):
+    out = subprocess.run([sys.executable, "-m", "siamese_demo", "compare", "--model", str(saved_series_model),
+                          "1 2 3 4", "4 3 2 1"], check=True, capture_output=True, text=True, cwd=ROOT)
+    assert "distance" in json.loads(out.stdout)
+
+
+def test_app_serves_a_page():
+    import urllib.request
+
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None)
+    try:
+        assert urllib.request.urlopen(url, timeout=30).status == 200
+    finally:
+        app.demo.close()
