@@ -15,22 +15,19 @@ class CNNConfig:
     in_channels: int = 1          # 1 = greyscale, 3 = RGB
     depth: int = 4                # conv blocks (each halves the resolution)
     width: int = 32               # channels of the first block; doubles every block up to 8x
+    convs_per_block: int = 2      # 3x3 conv + batch norm + ReLU layers before each 2x2 max-pool
     embedding_dim: int = 128        # 0 = no projection head: the backbone's features are the embedding
     dropout: float = 0.0
     backbone: str | None = None   # e.g. "resnet18": a torchvision model instead of the small CNN
     pretrained: bool = False      # request the backbone's ImageNet weights (downloads; only when asked)
 
 
-def _block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-    )
+def _block(c_in: int, c_out: int, convs: int = 2) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for k in range(convs):
+        layers += [nn.Conv2d(c_in if k == 0 else c_out, c_out, 3, padding=1, bias=False),
+                   nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers, nn.MaxPool2d(2))
 
 
 def _torchvision_backbone(name: str, pretrained: bool) -> tuple[nn.Module, int]:
@@ -61,7 +58,7 @@ class CNNEncoder(nn.Module):
         else:
             chans = [config.in_channels] + [config.width * 2 ** min(i, 3) for i in range(config.depth)]
             self.features = nn.Sequential(
-                *[_block(chans[i], chans[i + 1]) for i in range(config.depth)],
+                *[_block(chans[i], chans[i + 1], config.convs_per_block) for i in range(config.depth)],
                 nn.AdaptiveAvgPool2d(1),
                 nn.Flatten(),
             )

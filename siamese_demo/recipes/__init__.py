@@ -1,0 +1,1 @@
+"""Recipes that rebuild the shipped models from scratch with a fixed seed."""
