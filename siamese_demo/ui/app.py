@@ -1,24 +1,34 @@
-"""Top-level Blocks: the tabs of the app. Per-visitor state lives in gr.State only."""
+"""Top-level Blocks: one tab per modality plus "About the models". Per-visitor state lives in
+components and gr.State only; models are shared read-only and loaded lazily (warmed up in the
+background after start)."""
 from __future__ import annotations
 
 import gradio as gr
 
-import siamese_demo as sd
+from . import about_tab, common, image_tab, series_tab, text_tab
 
-INTRO = """# Siamese networks: compare images, texts and time series
+INTRO = """# Siamese networks: are these two the same?
 
-A Siamese network encodes both inputs with **one shared encoder** and measures the distance
-between the two embeddings: close means *same*, far means *different*. Conventions used
-everywhere here: label 1 = same; distance lower = more similar; score in [0, 1], higher =
-more similar; a pair is called *same* when its distance is at most the model's threshold.
+A Siamese network encodes both inputs with **one shared encoder** and measures the distance between
+the two embeddings: close means *same*, far means *different*. Conventions used everywhere here:
+distance lower = more similar; score in [0, 1], higher = more similar; a pair is called **same** when
+its distance is at most the model's threshold (chosen on validation data, movable below: your
+threshold is yours alone).
 """
 
 
-def build_demo() -> gr.Blocks:
+def build_demo(warm: bool = True) -> gr.Blocks:
+    shipped = {m: common.choices(m) for m in ("image", "text", "timeseries")}
     with gr.Blocks(title="Siamese networks demo") as demo:
         gr.Markdown(INTRO)
+        with gr.Tab("Image pairs"):
+            image_tab.build(shipped["image"])
+        with gr.Tab("Text pairs"):
+            text_tab.build(shipped["text"])
+        with gr.Tab("Time-series pairs"):
+            series_tab.build(shipped["timeseries"])
         with gr.Tab("About the models"):
-            models = sd.available_models()
-            gr.Markdown("Shipped models: " + (", ".join(f"`{m}`" for m in models) if models else
-                                              "none yet (see the README for the training recipes)."))
+            about_tab.build()
+    if warm:
+        common.warm_up([n for names in shipped.values() for n in names if not n.startswith("hub:")])
     return demo

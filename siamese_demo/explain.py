@@ -1,0 +1,99 @@
+"""Why two inputs are similar: occlusion and leave-one-out attributions (pure torch / numpy).
+
+Each function hides one part of one input at a time, re-measures the distance to the other
+input, and reports how much the distance grows: a large increase means that part made the two
+inputs look alike. Images: a sliding square patch (filled with the background). Text: one
+token removed at a time. Series: a window of time steps replaced by a straight line.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .siamese import SiameseModel
+
+
+def _distances_to(model: SiameseModel, variants: list[torch.Tensor], other: torch.Tensor) -> np.ndarray:
+    emb = model.embed_tensors(variants + [other])
+    ref = emb[-1:].repeat(len(variants), 1)
+    return model.distances_from_embeddings(emb[:-1], ref)
+
+
+def image_occlusion(model: SiameseModel, a: Any, b: Any, patch: int | None = None, stride: int | None = None):
+    """Heatmaps (H, W) in [0, 1] for both images (as the model sees them): how much hiding each
+    region increases the distance. Returns ``(heat_a, heat_b, pixels_a, pixels_b)``."""
+    ta, tb = model.prepare([a])[0], model.prepare([b])[0]
+    size = ta.shape[-1]
+    patch = patch or max(4, size // 6)
+    stride = stride or max(2, patch // 2)
+    heats = []
+    for x, y in ((ta, tb), (tb, ta)):
+        base = float(_distances_to(model, [x], y)[0])
+        fill = x.flatten(1).median(dim=1).values[:, None, None]  # the background value
+        variants, boxes = [], []
+        for r in range(0, size - patch + 1, stride):
+            for c in range(0, size - patch + 1, stride):
+                v = x.clone()
+                v[:, r: r + patch, c: c + patch] = fill
+                variants.append(v)
+                boxes.append((r, c))
+        d = _distances_to(model, variants, y)
+        heat = np.zeros((size, size))
+        count = np.zeros((size, size))
+        for (r, c), di in zip(boxes, d):
+            heat[r: r + patch, c: c + patch] += max(di - base, 0.0)
+            count[r: r + patch, c: c + patch] += 1
+        heat = heat / np.maximum(count, 1)
+        heats.append(heat / heat.max() if heat.max() > 0 else heat)
+    pix = [t.mean(0).numpy() for t in (ta, tb)]
+    return heats[0], heats[1], pix[0], pix[1]
+
+
+def token_contributions(model: SiameseModel, a: str, b: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """Per-token contribution for each text: increase in distance when the token is removed
+    (positive = the token makes the texts look alike)."""
+    out = []
+    pre = model.preprocessor
+    for x, y in ((a, b), (b, a)):
+        tx, ty = pre.encode(x), pre.encode(y)
+        tokens = pre.tokens(x) if hasattr(pre, "tokens") else [str(i) for i in tx.tolist()]
+        # sentence-transformers tokenizers add [CLS]/[SEP]: keep them, vary only real tokens
+        offset = len(tx) - len(tokens)
+        start = 1 if offset >= 1 else 0
+        base = float(_distances_to(model, [tx], ty)[0])
+        variants = []
+        for i in range(len(tokens)):
+            k = start + i
+            v = torch.cat([tx[:k], tx[k + 1:]]) if len(tx) > 1 else tx
+            variants.append(v)
+        d = _distances_to(model, variants, ty) if variants else np.zeros(0)
+        out.append([(tok, float(di - base)) for tok, di in zip(tokens, d)])
+    return out[0], out[1]
+
+
+def series_contributions(model: SiameseModel, a: Any, b: Any, windows: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Per-time-step contribution (as the model sees the series): increase in distance when a
+    window around the step is replaced by a straight line between its ends."""
+    out = []
+    ta, tb = model.prepare([a])[0], model.prepare([b])[0]
+    for x, y in ((ta, tb), (tb, ta)):
+        t = x.shape[0]
+        w = max(2, t // windows)
+        base = float(_distances_to(model, [x], y)[0])
+        variants, spans = [], []
+        for s in range(0, t, w):
+            e = min(t, s + w)
+            v = x.clone()
+            lo, hi = v[max(s - 1, 0)], v[min(e, t - 1)]
+            frac = torch.linspace(0, 1, e - s)[:, None]
+            v[s:e] = lo * (1 - frac) + hi * frac
+            variants.append(v)
+            spans.append((s, e))
+        d = _distances_to(model, variants, y)
+        contrib = np.zeros(t)
+        for (s, e), di in zip(spans, d):
+            contrib[s:e] = di - base
+        out.append(contrib)
+    return out[0], out[1]

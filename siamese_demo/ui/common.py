@@ -1,0 +1,208 @@
+"""Helpers shared by the tabs: the model catalogue, a read-only model cache, result rendering
+and error messages. No per-visitor state lives here: visitors' choices travel in components
+and ``gr.State``; the cached models are shared and never modified."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import threading
+from typing import Any, Callable
+
+import gradio as gr
+
+import siamese_demo as sd
+from siamese_demo.errors import DataError
+
+log = logging.getLogger("siamese_demo.ui")
+HUB_CHOICES = {"image": ["hub:torchvision/resnet18"],
+               "text": ["hub:sentence-transformers/all-MiniLM-L6-v2"], "timeseries": []}
+_LOAD_LOCK = threading.Lock()
+
+
+def hub_enabled() -> bool:
+    """Hub models are offered on a Space (SPACE_ID set) or when SIAMESE_DEMO_HUB=1."""
+    return bool(os.environ.get("SPACE_ID")) or os.environ.get("SIAMESE_DEMO_HUB") == "1"
+
+
+@functools.lru_cache(maxsize=None)
+def model_configs() -> dict[str, dict[str, Any]]:
+    """config.json of every shipped model (read once; no torch needed)."""
+    out = {}
+    for name in sd.available_models():
+        out[name] = json.loads((sd.MODELS_DIR / name / "config.json").read_text())
+    return out
+
+
+def choices(modality: str) -> list[str]:
+    names = [n for n, c in model_configs().items() if c["modality"] == modality]
+    return names + (HUB_CHOICES[modality] if hub_enabled() else [])
+
+
+@functools.lru_cache(maxsize=16)
+def _load(name: str):
+    return sd.load(name).eval()
+
+
+def get_model(name: str):
+    """A shared, read-only model (loaded once, on first use)."""
+    if not name:
+        raise DataError("choose a model first")
+    with _LOAD_LOCK:
+        return _load(name)
+
+
+def warm_up(modality_names: list[str]) -> None:
+    """Load the shipped models in a background thread so that first comparisons are fast."""
+    def run():
+        for n in modality_names:
+            try:
+                get_model(n)
+            except Exception:  # noqa: BLE001 - a model that fails to load reports on use
+                log.exception("warm-up of %s failed", n)
+
+    threading.Thread(target=run, daemon=True, name="model-warm-up").start()
+
+
+def friendly(action: str) -> Callable:
+    """Turn known input errors into a gr.Error with their message; log anything else and show a
+    short message instead of a stack trace."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except (DataError, sd.CheckpointError) as exc:
+                raise gr.Error(str(exc), title=f"Cannot {action}") from None
+            except Exception as exc:  # noqa: BLE001
+                from siamese_demo.hub import HubUnavailable
+
+                if isinstance(exc, HubUnavailable):
+                    raise gr.Error(str(exc), title="Model not available offline") from None
+                log.exception("error while trying to %s", action)
+                raise gr.Error(f"Something went wrong while trying to {action} ({type(exc).__name__}). "
+                               "Please try other inputs.", title="Error") from None
+        return inner
+    return wrap
+
+
+def threshold_slider_update(name: str):
+    """Slider range and value for a model: 0 .. a bit beyond its largest validation distance."""
+    model = get_model(name)
+    vd = model.info.get("validation_distances", {})
+    pts = list(vd.get("positive", [])) + list(vd.get("negative", []))
+    thr = model.effective_threshold()
+    top = max(pts + [thr * 2, 1e-3]) * 1.1
+    if model.decision_kind == "cosine":
+        top = min(top, 2.0)
+    if model.decision_kind == "head":
+        top = 1.0
+    return gr.update(minimum=0.0, maximum=round(top, 4), value=round(thr, 4), step=round(top / 200, 5))
+
+
+def result_payload(model_name: str, model, r) -> dict[str, Any]:
+    return {"model": model_name, "score": round(r.score, 4), "distance": round(r.distance, 4),
+            "threshold": round(r.threshold, 4), "same": r.same, "decision": "same" if r.same else "different",
+            "confidence": round(r.confidence, 4), "p_same": round(r.p_same, 4), "distance_kind": r.distance_kind,
+            "calibrated": r.calibrated}
+
+
+def decide(payload: dict[str, Any], threshold: float, model) -> dict[str, Any]:
+    """Re-apply a new threshold to a stored result (no re-embedding)."""
+    if not payload:
+        return payload
+    from siamese_demo.distances import score_from_distance
+
+    out = dict(payload)
+    same = payload["distance"] <= threshold
+    p = payload["p_same"]
+    out.update(threshold=round(float(threshold), 4), same=bool(same), decision="same" if same else "different",
+               confidence=round(p if same else 1 - p, 4))
+    out["threshold_score"] = round(float(score_from_distance(threshold, payload["distance_kind"])), 4)
+    return out
+
+
+def result_markdown(payload: dict[str, Any], model) -> str:
+    if not payload:
+        return "*Give two inputs and press **Compare**.*"
+    same = payload["same"]
+    head = "### ✅ Same" if same else "### ❌ Different"
+    rel = "at or below" if same else "above"
+    policy = model.info.get("threshold_policy")
+    where = model.info.get("threshold_data")
+    chosen = f" (chosen by *{policy}* on {where})" if policy else " (the model's default; not calibrated)"
+    conf = f"{payload['confidence']:.0%}"
+    return (
+        f"{head}\n\n"
+        f"| similarity score | distance | threshold | confidence |\n|---|---|---|---|\n"
+        f"| **{payload['score']:.3f}** | {payload['distance']:.4f} | {payload['threshold']:.4f} | {conf} |\n\n"
+        f"**Why:** the {payload['distance_kind']} distance between the two embeddings is {payload['distance']:.4f}, "
+        f"{rel} the threshold {payload['threshold']:.4f}{chosen}. "
+        f"The score maps distance to [0, 1] (higher = more similar). Confidence is the probability that this "
+        f"decision is right, from a logistic fit of p(same | distance) on the model's validation pairs"
+        f"{'' if payload['calibrated'] else ' (this model has none, so it is a rough guess)'}: "
+        f"p(same) = {payload['p_same']:.2f}."
+    )
+
+
+def distribution_plot(payload: dict[str, Any], model):
+    from siamese_demo.plots import distance_on_distributions
+
+    if not payload:
+        return None
+    vd = model.info.get("validation_distances", {})
+    return distance_on_distributions(vd.get("positive", []), vd.get("negative", []), payload["distance"],
+                                     payload["threshold"], payload["distance_kind"])
+
+
+def model_summary(name: str) -> str:
+    cfg = model_configs().get(name)
+    if cfg is None:
+        return f"`{name}`: a pretrained Hub model (downloaded on first use)."
+    info = cfg.get("info", {})
+    vm = info.get("validation_metrics", {})
+    bits = [f"`{name}`: {cfg['encoder']['name']} encoder, {cfg['num_parameters']:,} parameters, "
+            f"{cfg['distance']} distance"]
+    if vm:
+        bits.append(f"validation AUC {vm.get('auc', float('nan')):.3f}")
+    return "; ".join(bits) + "."
+
+
+def with_state(fn: Callable) -> Callable:
+    """Also return the result payload (first output) for the visitor's gr.State."""
+    @functools.wraps(fn)
+    def inner(*args):
+        out = fn(*args)
+        return (*out, out[0])
+    return inner
+
+
+def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot, about, modality: str) -> None:
+    """Model picker and threshold controls: all per visitor (component values and gr.State)."""
+    def on_model(name):
+        if not name:
+            return gr.update(), gr.update(), gr.update()
+        return threshold_slider_update(name), True, model_summary(name)
+
+    def on_threshold(name, value, payload):
+        model = get_model(name)
+        new = decide(payload, float(value), model)
+        return False, new, result_markdown(new, model), distribution_plot(new, model), new
+
+    def on_saved(name, checked, payload):
+        model = get_model(name)
+        if not checked:
+            return gr.update(), payload, gr.update(), gr.update(), payload
+        new = decide(payload, model.effective_threshold(), model)
+        return (gr.update(value=round(model.effective_threshold(), 4)), new, result_markdown(new, model),
+                distribution_plot(new, model), new)
+
+    model_dd.change(friendly("load the model")(on_model), model_dd, [thr, use_saved, about],
+                    api_name=f"select_model_{modality}")
+    thr.release(friendly("apply the threshold")(on_threshold), [model_dd, thr, state],
+                [use_saved, result_json, result_md, plot, state], api_name=f"set_threshold_{modality}")
+    use_saved.input(friendly("apply the threshold")(on_saved), [model_dd, use_saved, state],
+                    [thr, result_json, result_md, plot, state], api_name=f"use_saved_threshold_{modality}")

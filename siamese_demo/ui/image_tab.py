@@ -1,0 +1,76 @@
+"""Image pairs tab: upload / webcam / clipboard or draw each image, compare, see why."""
+from __future__ import annotations
+
+import gradio as gr
+
+from siamese_demo.explain import image_occlusion
+from siamese_demo.plots import heatmap_overlay
+
+from . import common
+from .examples import image_examples
+
+EXPLAIN = ("**How the heatmaps are made (occlusion):** a square patch of one image is hidden (filled with "
+           "its background) at every position, the distance to the other image is measured again, and red "
+           "marks where hiding the patch made the two images look *less* alike. Red regions are what the "
+           "model matched.")
+
+
+def compare_images(image_a: str | None, image_b: str | None, model_name: str, use_saved_threshold: bool = True,
+                   threshold: float = 0.5):
+    """Compare two images (file paths). Returns the result, an explanation, a distribution plot and
+    two heatmaps."""
+    if image_a is None or image_b is None:
+        raise gr.Error("Please give two images (upload, webcam, clipboard or a drawing).", title="Missing input")
+    model = common.get_model(model_name)
+    thr = None if use_saved_threshold else float(threshold)
+    r = model.compare(image_a, image_b, thr)
+    payload = common.result_payload(model_name, model, r)
+    heat_a, heat_b, pix_a, pix_b = image_occlusion(model, image_a, image_b)
+    return (payload, common.result_markdown(payload, model), common.distribution_plot(payload, model),
+            heatmap_overlay(pix_a, heat_a), heatmap_overlay(pix_b, heat_b))
+
+
+def sketch_to_image(sketch):
+    """The drawing as an image for the comparison."""
+    if not sketch or sketch.get("composite") is None:
+        raise gr.Error("Draw something first.", title="Empty drawing")
+    return sketch["composite"]
+
+
+def build(tab_models: list[str]) -> None:
+    with gr.Row():
+        with gr.Column():
+            img_a = gr.Image(label="First image", type="filepath", sources=["upload", "webcam", "clipboard"],
+                             height=220)
+            with gr.Accordion("…or draw it", open=False):
+                sk_a = gr.Sketchpad(label="Draw the first symbol", type="numpy", height=260)
+                use_a = gr.Button("Use this drawing as the first image", size="sm")
+        with gr.Column():
+            img_b = gr.Image(label="Second image", type="filepath", sources=["upload", "webcam", "clipboard"],
+                             height=220)
+            with gr.Accordion("…or draw it", open=False):
+                sk_b = gr.Sketchpad(label="Draw the second symbol", type="numpy", height=260)
+                use_b = gr.Button("Use this drawing as the second image", size="sm")
+        with gr.Column():
+            model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
+            about = gr.Markdown(common.model_summary(tab_models[0]) if tab_models else "No image model shipped.")
+            use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
+            thr = gr.Slider(0.0, 2.0, value=1.0, label="Threshold (distance): same when distance ≤ threshold",
+                            interactive=True)
+            btn = gr.Button("Compare", variant="primary")
+    result_json = gr.JSON(label="Result", visible=False)
+    result_md = gr.Markdown(common.result_markdown({}, None))
+    plot = gr.Plot(label="This pair among the model's validation pairs")
+    with gr.Row():
+        heat_a = gr.Image(label="What matched in the first image", interactive=False, height=220)
+        heat_b = gr.Image(label="What matched in the second image", interactive=False, height=220)
+    gr.Markdown(EXPLAIN)
+    gr.Examples(image_examples(), inputs=[img_a, img_b], label="Examples (held-out alphabets: never seen in training)")
+    state = gr.State({})
+
+    outputs = [result_json, result_md, plot, heat_a, heat_b, state]
+    btn.click(common.with_state(common.friendly("compare the images")(compare_images)),
+              [img_a, img_b, model, use_saved, thr], outputs, api_name="compare_images")
+    use_a.click(common.friendly("use the drawing")(sketch_to_image), sk_a, img_a, api_name="use_drawing_a")
+    use_b.click(common.friendly("use the drawing")(sketch_to_image), sk_b, img_b, api_name="use_drawing_b")
+    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "image")

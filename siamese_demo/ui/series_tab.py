@@ -1,0 +1,105 @@
+"""Time-series pairs tab: upload or paste two series, compare, see them as the model does."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from siamese_demo.data import parse_series_text
+from siamese_demo.errors import DataError
+from siamese_demo.explain import series_contributions
+from siamese_demo.plots import series_pair
+
+from . import common
+from .examples import series_examples
+
+MAX_UPLOAD_BYTES = 5_000_000
+EXPLAIN = ("**How the shading is made (occlusion):** the series are shown after the model's normalisation and "
+           "resampling. A window of time steps is replaced by a straight line, the distance to the other "
+           "series is measured again, and orange marks the windows whose removal made the two series look "
+           "*less* alike: the parts the model matched.")
+
+
+def read_side(file: str | None, text: str | None, which: str):
+    """The series for one side: the uploaded file if there is one, else the pasted numbers."""
+    if file:
+        p = Path(file)
+        if p.stat().st_size > MAX_UPLOAD_BYTES:
+            raise DataError(f"the {which} file is over {MAX_UPLOAD_BYTES // 1_000_000} MB")
+        try:
+            content = p.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError(f"the {which} file is not UTF-8 text (expected CSV, TSV or TXT numbers)") from None
+        return parse_series_text(content, name=f"{which} series ({p.name})")
+    if text and text.strip():
+        return parse_series_text(text, name=f"{which} series")
+    raise DataError(f"the {which} series is missing: upload a file or paste numbers")
+
+
+def compare_series(file_a: str | None, text_a: str, file_b: str | None, text_b: str, model_name: str,
+                   use_saved_threshold: bool = True, threshold: float = 0.5):
+    """Compare two series (files or pasted numbers). Returns the result, an explanation, a
+    distribution plot and a plot of both series as the model sees them."""
+    a, b = read_side(file_a, text_a, "first"), read_side(file_b, text_b, "second")
+    if a.shape[1] != b.shape[1]:
+        raise DataError(f"the first series has {a.shape[1]} channel(s) and the second {b.shape[1]}; "
+                        "give both the same channels")
+    model = common.get_model(model_name)
+    r = model.compare(a, b, None if use_saved_threshold else float(threshold))
+    payload = common.result_payload(model_name, model, r)
+    ca, cb = series_contributions(model, a, b)
+    pre = model.preprocessor
+    fig = series_pair(pre.transform(a), pre.transform(b), ca, cb)
+    return payload, common.result_markdown(payload, model), common.distribution_plot(payload, model), fig
+
+
+def compare_encoders(file_a, text_a, file_b, text_b, models: list[str]) -> list[list]:
+    a, b = read_side(file_a, text_a, "first"), read_side(file_b, text_b, "second")
+    rows = []
+    for name in models:
+        model = common.get_model(name)
+        t = time.perf_counter()
+        r = model.compare(a, b)
+        ms = (time.perf_counter() - t) * 1000
+        rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.score, 4),
+                     round(r.distance, 4), round(r.threshold, 4), "same" if r.same else "different",
+                     f"{model.num_parameters():,}", round(ms, 1)])
+    return rows
+
+
+COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms"]
+
+
+def build(tab_models: list[str]) -> None:
+    with gr.Row():
+        with gr.Column():
+            file_a = gr.File(label="First series (CSV/TSV/TXT: one column, or one column per channel)",
+                             file_types=[".csv", ".tsv", ".txt"], type="filepath")
+            text_a = gr.Textbox(label="…or paste numbers", lines=3, placeholder="0.1, 0.5, 0.9, 0.4, ...")
+        with gr.Column():
+            file_b = gr.File(label="Second series", file_types=[".csv", ".tsv", ".txt"], type="filepath")
+            text_b = gr.Textbox(label="…or paste numbers", lines=3)
+        with gr.Column():
+            model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
+            about = gr.Markdown(common.model_summary(tab_models[0]) if tab_models else "No series model shipped.")
+            use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
+            thr = gr.Slider(0.0, 2.0, value=1.0, label="Threshold (distance): same when distance ≤ threshold")
+            btn = gr.Button("Compare", variant="primary")
+    result_json = gr.JSON(label="Result", visible=False)
+    result_md = gr.Markdown(common.result_markdown({}, None))
+    plot = gr.Plot(label="This pair among the model's validation pairs")
+    series_plot = gr.Plot(label="The two series as the model sees them")
+    gr.Markdown(EXPLAIN)
+    gr.Examples(series_examples(), inputs=[text_a, text_b], label="Examples (held-out datasets)")
+    with gr.Accordion("Compare encoders on this pair (LSTM vs Transformer)", open=False):
+        enc_btn = gr.Button("Score with every series encoder")
+        table = gr.Dataframe(headers=COLUMNS, interactive=False)
+    state = gr.State({})
+    btn.click(common.with_state(common.friendly("compare the series")(compare_series)),
+              [file_a, text_a, file_b, text_b, model, use_saved, thr],
+              [result_json, result_md, plot, series_plot, state], api_name="compare_series")
+    enc_btn.click(common.friendly("compare the encoders")(
+        lambda fa, ta, fb, tb: compare_encoders(fa, ta, fb, tb, tab_models)),
+        [file_a, text_a, file_b, text_b], table, api_name="compare_series_encoders")
+    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "timeseries")

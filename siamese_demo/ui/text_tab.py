@@ -1,0 +1,75 @@
+"""Text pairs tab: two sentences, compare, token contributions, and an encoder comparison."""
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+
+from siamese_demo.explain import token_contributions
+
+from . import common
+from .examples import text_examples
+
+EXPLAIN = ("**How the token colours are made (leave one out):** each token is removed in turn and the "
+           "distance to the other sentence is measured again. Green tokens made the sentences look alike "
+           "(removing them increases the distance); red ones pulled them apart.")
+
+
+def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold: bool = True,
+                  threshold: float = 0.5):
+    """Compare two texts. Returns the result, an explanation, a distribution plot and token contributions."""
+    model = common.get_model(model_name)
+    r = model.compare(text_a, text_b, None if use_saved_threshold else float(threshold))
+    payload = common.result_payload(model_name, model, r)
+    ca, cb = token_contributions(model, text_a, text_b)
+    scale = max([abs(v) for _, v in ca + cb] + [1e-9])
+    return (payload, common.result_markdown(payload, model), common.distribution_plot(payload, model),
+            [(t, v / scale) for t, v in ca], [(t, v / scale) for t, v in cb])
+
+
+def compare_encoders(text_a: str, text_b: str, models: list[str]) -> list[list]:
+    """Score the same pair with every text model: score, decision, parameters, time."""
+    rows = []
+    for name in models:
+        model = common.get_model(name)
+        t = time.perf_counter()
+        r = model.compare(text_a, text_b)
+        ms = (time.perf_counter() - t) * 1000
+        rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.score, 4),
+                     round(r.distance, 4), round(r.threshold, 4), "same" if r.same else "different",
+                     f"{model.num_parameters():,}", round(ms, 1)])
+    return rows
+
+
+COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms"]
+
+
+def build(tab_models: list[str]) -> None:
+    with gr.Row():
+        with gr.Column(scale=2):
+            text_a = gr.Textbox(label="First text", lines=3, max_length=20_000)
+            text_b = gr.Textbox(label="Second text", lines=3, max_length=20_000)
+        with gr.Column():
+            model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
+            about = gr.Markdown(common.model_summary(tab_models[0]) if tab_models else "No text model shipped.")
+            use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
+            thr = gr.Slider(0.0, 2.0, value=0.5, label="Threshold (distance): same when distance ≤ threshold")
+            btn = gr.Button("Compare", variant="primary")
+    result_json = gr.JSON(label="Result", visible=False)
+    result_md = gr.Markdown(common.result_markdown({}, None))
+    plot = gr.Plot(label="This pair among the model's validation pairs")
+    with gr.Row():
+        hl_a = gr.HighlightedText(label="First text: token contributions", color_map=None, show_legend=False)
+        hl_b = gr.HighlightedText(label="Second text: token contributions", show_legend=False)
+    gr.Markdown(EXPLAIN)
+    gr.Examples(text_examples(), inputs=[text_a, text_b], label="Examples (not from the training data)")
+    with gr.Accordion("Compare encoders on this pair (Transformer vs LSTM)", open=False):
+        enc_btn = gr.Button("Score with every text encoder")
+        table = gr.Dataframe(headers=COLUMNS, interactive=False)
+    state = gr.State({})
+    btn.click(common.with_state(common.friendly("compare the texts")(compare_texts)),
+              [text_a, text_b, model, use_saved, thr], [result_json, result_md, plot, hl_a, hl_b, state],
+              api_name="compare_texts")
+    enc_btn.click(common.friendly("compare the encoders")(lambda a, b: compare_encoders(a, b, tab_models)),
+                  [text_a, text_b], table, api_name="compare_text_encoders")
+    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "text")
