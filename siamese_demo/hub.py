@@ -18,7 +18,7 @@ from torch import nn
 
 from .encoders import register
 from .errors import DataError
-from .preprocess import ImagePreprocessor, MAX_TEXT_CHARS
+from .preprocess import MAX_TEXT_CHARS, ImagePreprocessor, pad_tokens
 from .siamese import SiameseModel
 
 IMAGENET_MEAN, IMAGENET_STD = 0.449, 0.226  # channel-averaged ImageNet statistics
@@ -103,16 +103,9 @@ class SentenceTransformerPreprocessor:
 
     def collate(self, items: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         tok = self.encoder.tokenizer
-        pad = tok.pad_token_id or 0
-        longest = max(len(t) for t in items)
-        ids = torch.full((len(items), longest), pad, dtype=torch.long)
-        mask = torch.zeros(len(items), longest, dtype=torch.long)
-        for i, t in enumerate(items):
-            ids[i, : len(t)] = t
-            mask[i, : len(t)] = 1
-        batch = {"input_ids": ids, "attention_mask": mask}
+        batch = pad_tokens(items, tok.pad_token_id or 0)
         if "token_type_ids" in getattr(tok, "model_input_names", []):
-            batch["token_type_ids"] = torch.zeros_like(ids)
+            batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
         return batch
 
     def to_dict(self) -> dict[str, Any]:

@@ -150,6 +150,17 @@ def train_tokenizer(texts: list[str], vocab_size: int = 8000, min_frequency: int
     return tok
 
 
+def pad_tokens(items: list[torch.Tensor], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad 1-D token-id tensors -> ``input_ids`` and ``attention_mask`` (B, L)."""
+    longest = max(len(t) for t in items)
+    ids = torch.full((len(items), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros(len(items), longest, dtype=torch.long)
+    for i, t in enumerate(items):
+        ids[i, : len(t)] = t
+        mask[i, : len(t)] = 1
+    return {"input_ids": ids, "attention_mask": mask}
+
+
 @dataclass
 class TextPreprocessor:
     """Tokenise with a ``tokenizers.Tokenizer`` (saved as ``tokenizer.json``); pad id 0."""
@@ -178,13 +189,7 @@ class TextPreprocessor:
         return torch.tensor(ids, dtype=torch.long)
 
     def collate(self, items: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-        longest = max(len(t) for t in items)
-        ids = torch.zeros(len(items), longest, dtype=torch.long)
-        mask = torch.zeros(len(items), longest, dtype=torch.long)
-        for i, t in enumerate(items):
-            ids[i, : len(t)] = t
-            mask[i, : len(t)] = 1
-        return {"input_ids": ids, "attention_mask": mask}
+        return pad_tokens(items, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "text", "max_length": self.max_length, "max_chars": self.max_chars,

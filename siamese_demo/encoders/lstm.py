@@ -40,6 +40,20 @@ def masked_pool(out: torch.Tensor, lengths: torch.Tensor, how: str) -> torch.Ten
     raise ValueError(f"unknown pooling {how!r}")
 
 
+def per_channel(encode, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Run a univariate ``encode(values (N, T, 1), lengths (N,))`` on every channel of
+    ``x`` (B, T, C) and average the channel embeddings -> (B, D)."""
+    b, t, c = x.shape
+    flat = x.permute(0, 2, 1).reshape(b * c, t, 1)
+    emb = encode(flat, lengths.repeat_interleave(c))
+    return emb.view(b, c, -1).mean(1)
+
+
+def check_channels(x: torch.Tensor, expected: int) -> None:
+    if x.shape[-1] != expected:
+        raise ValueError(f"expected {expected} channel(s), got {x.shape[-1]}")
+
+
 class LSTMEncoder(nn.Module):
     def __init__(self, config: LSTMConfig):
         super().__init__()
@@ -87,11 +101,7 @@ class LSTMEncoder(nn.Module):
             lengths = batch["attention_mask"].sum(1)
             return self._encode(self.embed(ids), lengths)
         x, lengths = batch["values"], batch["lengths"]
-        if not self.config.channel_independent:
-            if x.shape[-1] != self.config.in_channels:
-                raise ValueError(f"expected {self.config.in_channels} channel(s), got {x.shape[-1]}")
-            return self._encode(x, lengths)
-        b, t, c = x.shape
-        flat = x.permute(0, 2, 1).reshape(b * c, t, 1)
-        emb = self._encode(flat, lengths.repeat_interleave(c))
-        return emb.view(b, c, -1).mean(1)
+        if self.config.channel_independent:
+            return per_channel(self._encode, x, lengths)
+        check_channels(x, self.config.in_channels)
+        return self._encode(x, lengths)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .lstm import masked_pool
+from .lstm import check_channels, masked_pool, per_channel
 
 
 @dataclass
@@ -98,11 +98,7 @@ class TransformerEncoder(nn.Module):
             out = self.bert(input_ids=batch["input_ids"], attention_mask=mask).last_hidden_state
             return self.head(masked_pool(out, mask.sum(1), "mean"))
         x, lengths = batch["values"], batch["lengths"]
-        if not self.config.channel_independent:
-            if x.shape[-1] != self.config.in_channels:
-                raise ValueError(f"expected {self.config.in_channels} channel(s), got {x.shape[-1]}")
-            return self._encode_series(x, lengths)
-        b, t, c = x.shape
-        flat = x.permute(0, 2, 1).reshape(b * c, t, 1)
-        emb = self._encode_series(flat, lengths.repeat_interleave(c))
-        return emb.view(b, c, -1).mean(1)
+        if self.config.channel_independent:
+            return per_channel(self._encode_series, x, lengths)
+        check_channels(x, self.config.in_channels)
+        return self._encode_series(x, lengths)

@@ -171,6 +171,25 @@ def model_summary(name: str) -> str:
     return "; ".join(bits) + "."
 
 
+ENCODER_COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms"]
+
+
+def encoder_table(models: list[str], a: Any, b: Any) -> list[list]:
+    """Score one pair with every model of a tab: score, decision, parameters and time taken."""
+    import time
+
+    rows = []
+    for name in models:
+        model = get_model(name)
+        t = time.perf_counter()
+        r = model.compare(a, b)
+        ms = (time.perf_counter() - t) * 1000
+        rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.score, 4),
+                     round(r.distance, 4), round(r.threshold, 4), "same" if r.same else "different",
+                     f"{model.num_parameters():,}", round(ms, 1)])
+    return rows
+
+
 def with_state(fn: Callable) -> Callable:
     """Also return the result payload (first output) for the visitor's gr.State."""
     @functools.wraps(fn)

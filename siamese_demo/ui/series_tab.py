@@ -1,7 +1,6 @@
 """Time-series pairs tab: upload or paste two series, compare, see them as the model does."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -55,20 +54,10 @@ def compare_series(file_a: str | None, text_a: str, file_b: str | None, text_b: 
 
 
 def compare_encoders(file_a, text_a, file_b, text_b, models: list[str]) -> list[list]:
-    a, b = read_side(file_a, text_a, "first"), read_side(file_b, text_b, "second")
-    rows = []
-    for name in models:
-        model = common.get_model(name)
-        t = time.perf_counter()
-        r = model.compare(a, b)
-        ms = (time.perf_counter() - t) * 1000
-        rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.score, 4),
-                     round(r.distance, 4), round(r.threshold, 4), "same" if r.same else "different",
-                     f"{model.num_parameters():,}", round(ms, 1)])
-    return rows
+    """Score the same pair with every series model: score, decision, parameters, time."""
+    return common.encoder_table(models, read_side(file_a, text_a, "first"), read_side(file_b, text_b, "second"))
 
 
-COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms"]
 
 
 def build(tab_models: list[str]) -> None:
@@ -94,7 +83,7 @@ def build(tab_models: list[str]) -> None:
     gr.Examples(series_examples(), inputs=[text_a, text_b], label="Examples (held-out datasets)")
     with gr.Accordion("Compare encoders on this pair (LSTM vs Transformer)", open=False):
         enc_btn = gr.Button("Score with every series encoder")
-        table = gr.Dataframe(headers=COLUMNS, interactive=False)
+        table = gr.Dataframe(headers=common.ENCODER_COLUMNS, interactive=False)
     state = gr.State({})
     btn.click(common.with_state(common.friendly("compare the series")(compare_series)),
               [file_a, text_a, file_b, text_b, model, use_saved, thr],

@@ -1,7 +1,6 @@
 """Text pairs tab: two sentences, compare, token contributions, and an encoder comparison."""
 from __future__ import annotations
 
-import time
 
 import gradio as gr
 
@@ -29,19 +28,9 @@ def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold
 
 def compare_encoders(text_a: str, text_b: str, models: list[str]) -> list[list]:
     """Score the same pair with every text model: score, decision, parameters, time."""
-    rows = []
-    for name in models:
-        model = common.get_model(name)
-        t = time.perf_counter()
-        r = model.compare(text_a, text_b)
-        ms = (time.perf_counter() - t) * 1000
-        rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.score, 4),
-                     round(r.distance, 4), round(r.threshold, 4), "same" if r.same else "different",
-                     f"{model.num_parameters():,}", round(ms, 1)])
-    return rows
+    return common.encoder_table(models, text_a, text_b)
 
 
-COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms"]
 
 
 def build(tab_models: list[str]) -> None:
@@ -65,7 +54,7 @@ def build(tab_models: list[str]) -> None:
     gr.Examples(text_examples(), inputs=[text_a, text_b], label="Examples (not from the training data)")
     with gr.Accordion("Compare encoders on this pair (Transformer vs LSTM)", open=False):
         enc_btn = gr.Button("Score with every text encoder")
-        table = gr.Dataframe(headers=COLUMNS, interactive=False)
+        table = gr.Dataframe(headers=common.ENCODER_COLUMNS, interactive=False)
     state = gr.State({})
     btn.click(common.with_state(common.friendly("compare the texts")(compare_texts)),
               [text_a, text_b, model, use_saved, thr], [result_json, result_md, plot, hl_a, hl_b, state],

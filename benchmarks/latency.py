@@ -1,0 +1,150 @@
+"""App speed: start-up, first and later comparisons per tab, and a load run of concurrent visitors.
+
+    .venv/bin/python benchmarks/latency.py [--visitors 16 --requests 25]
+
+Prints Markdown tables (pasted into the README). Everything runs on this machine, over loopback.
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+EX = ROOT / "examples"
+SINE = " ".join(f"{v:.4f}" for v in np.sin(np.linspace(0, 12, 150)))
+STEP = " ".join(f"{v:.1f}" for v in np.r_[np.zeros(75), np.ones(75)])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def startup_seconds() -> float:
+    port = free_port()
+    env = {"GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PATH": "/usr/bin:/bin"}
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - t < 120:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).status == 200:
+                    return time.perf_counter() - t
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the app did not answer within 120 s")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def calls():
+    from gradio_client import handle_file
+
+    img = lambda n: handle_file(str(EX / "images" / n))  # noqa: E731
+    return {
+        "image": ((img("latin_c01_a.png"), img("latin_c01_b.png"), "omniglot-cnn", True, 0.5), "/compare_images"),
+        "text": (("A man is playing a guitar.", "A man plays the guitar.", "text-transformer", True, 0.5),
+                 "/compare_texts"),
+        "timeseries": ((None, SINE, None, STEP, "series-lstm", True, 0.5), "/compare_series"),
+    }
+
+
+def server_side_ms(repeats: int = 20) -> dict[str, float]:
+    """Median time of the core comparison (embedding both inputs and deciding), in process."""
+    import siamese_demo as sd
+    from siamese_demo.data import parse_series_text
+
+    cases = {"image": ("omniglot-cnn", str(EX / "images" / "latin_c01_a.png"), str(EX / "images" / "latin_c01_b.png")),
+             "text": ("text-transformer", "A man is playing a guitar.", "A man plays the guitar."),
+             "timeseries": ("series-lstm", parse_series_text(SINE), parse_series_text(STEP))}
+    out = {}
+    for tab, (name, a, b) in cases.items():
+        model = sd.load(name)
+        model.compare(a, b)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            model.compare(a, b)
+            times.append((time.perf_counter() - t) * 1000)
+        out[tab] = statistics.median(times)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--visitors", type=int, default=16)
+    p.add_argument("--requests", type=int, default=25)
+    args = p.parse_args()
+    from gradio_client import Client
+
+    from siamese_demo.ui import build_demo
+
+    print(f"command: .venv/bin/python benchmarks/latency.py --visitors {args.visitors} --requests {args.requests}\n")
+    print(f"| measure | value |\n|---|---|\n| `python app.py` to the page answering | {startup_seconds():.1f} s |")
+    port = free_port()
+    demo = build_demo(warm=False)
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    client = Client(url, verbose=False)
+    for tab, (a, api) in calls().items():
+        t = time.perf_counter()
+        client.predict(*a, api_name=api)
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        for _ in range(5):
+            client.predict(*a, api_name=api)
+        later = (time.perf_counter() - t) / 5
+        print(f"| {tab}: first comparison (model load included), end to end | {first * 1000:.0f} ms |")
+        print(f"| {tab}: later comparisons incl. explanation, end to end | {later * 1000:.0f} ms |")
+    for tab, ms in server_side_ms().items():
+        print(f"| {tab}: server time of the comparison itself (median of 20) | {ms:.1f} ms |")
+
+    lat: list[float] = []
+    errors = []
+    lock = threading.Lock()
+    jobs = list(calls().values())
+
+    def visitor(k: int) -> None:
+        c = Client(url, verbose=False)
+        for r in range(args.requests):
+            a, api = jobs[(k + r) % len(jobs)]
+            t = time.perf_counter()
+            try:
+                c.predict(*a, api_name=api)
+                with lock:
+                    lat.append(time.perf_counter() - t)
+            except Exception as exc:  # noqa: BLE001
+                with lock:
+                    errors.append(repr(exc))
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=visitor, args=(k,)) for k in range(args.visitors)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    wall = time.perf_counter() - t0
+    demo.close()
+    q = np.percentile(np.array(lat) * 1000, [50, 95]) if lat else [float("nan")] * 2
+    print(f"\nLoad run: {args.visitors} concurrent gradio_client visitors x {args.requests} comparisons "
+          "(image / text / series in turn, explanations included)\n")
+    print("| requests | errors | p50 | p95 | wall time | throughput |\n|---|---|---|---|---|---|")
+    print(f"| {len(lat) + len(errors)} | {len(errors)} | {q[0]:.0f} ms | {q[1]:.0f} ms | {wall:.1f} s | "
+          f"{len(lat) / wall:.1f} req/s |")
+    if errors:
+        print("first error:", errors[0])
+
+
+if __name__ == "__main__":
+    main()

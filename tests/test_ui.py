@@ -1,0 +1,156 @@
+"""The app driven headlessly through gradio_client: one comparison per tab with a known positive
+and negative, thresholds per visitor, and a clear message for each kind of bad input."""
+import socket
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+EX = ROOT / "examples"
+pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    sys.path.insert(0, str(ROOT))
+    from siamese_demo.ui import build_demo
+
+    demo = build_demo(warm=False)
+    demo.queue(default_concurrency_limit=4)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
+                            quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def _img(name):
+    return handle_file(str(EX / "images" / name))
+
+
+IMG_MODEL, TEXT_MODEL, SERIES_MODEL = "omniglot-cnn", "text-transformer", "series-lstm"
+SINE = " ".join(f"{v:.4f}" for v in np.sin(np.linspace(0, 12, 120)))
+SINE_NOISY = " ".join(f"{v:.4f}" for v in np.sin(np.linspace(0, 12, 120)) + np.random.default_rng(0).normal(0, .05, 120))
+STEP = " ".join(f"{v:.1f}" for v in np.r_[np.zeros(60), np.ones(60)])
+
+
+def test_image_positive_and_negative(client):
+    pos = client.predict(_img("latin_c01_a.png"), _img("latin_c01_b.png"), IMG_MODEL, True, 0.5,
+                         api_name="/compare_images")[0]
+    neg = client.predict(_img("latin_c01_a.png"), _img("latin_c02_a.png"), IMG_MODEL, True, 0.5,
+                         api_name="/compare_images")[0]
+    assert pos["decision"] == "same" and neg["decision"] == "different"
+    assert pos["score"] > neg["score"] and pos["distance"] < neg["distance"]
+    assert {"score", "distance", "threshold", "same", "confidence"} <= set(pos)
+
+
+def test_text_positive_and_negative(client):
+    a = "A man is playing a guitar."
+    pos = client.predict(a, "A man plays the guitar.", TEXT_MODEL, True, 0.5, api_name="/compare_texts")[0]
+    neg = client.predict(a, "The stock market fell sharply on Monday.", TEXT_MODEL, True, 0.5,
+                         api_name="/compare_texts")[0]
+    assert pos["same"] and not neg["same"] and pos["score"] > neg["score"]
+
+
+def test_series_positive_and_negative(client):
+    pos = client.predict(None, SINE, None, SINE_NOISY, SERIES_MODEL, True, 0.5, api_name="/compare_series")[0]
+    neg = client.predict(None, SINE, None, STEP, SERIES_MODEL, True, 0.5, api_name="/compare_series")[0]
+    assert pos["same"] and not neg["same"]
+
+
+def test_series_file_upload(client, tmp_path):
+    f = tmp_path / "two_channels.csv"
+    f.write_text("a,b\n" + "\n".join(f"{np.sin(t):.3f},{np.cos(t):.3f}" for t in np.linspace(0, 6, 80)))
+    out = client.predict(handle_file(str(f)), "", handle_file(str(f)), "", SERIES_MODEL, True, 0.5,
+                         api_name="/compare_series")[0]
+    assert out["same"] and out["distance"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_threshold_changes_decision(client):
+    pos = client.predict(_img("latin_c01_a.png"), _img("latin_c01_b.png"), IMG_MODEL, True, 0.5,
+                         api_name="/compare_images")[0]
+    strict = client.predict(_img("latin_c01_a.png"), _img("latin_c01_b.png"), IMG_MODEL, False,
+                            pos["distance"] * 0.5, api_name="/compare_images")[0]
+    assert pos["same"] and not strict["same"] and strict["threshold"] == pytest.approx(pos["distance"] * 0.5, rel=1e-3)
+
+
+def test_two_visitors_keep_their_own_thresholds(app_url):
+    c1, c2 = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    for c in (c1, c2):
+        c.predict(_img("latin_c01_a.png"), _img("latin_c01_b.png"), IMG_MODEL, True, 0.5, api_name="/compare_images")
+    results = {}
+
+    def visitor(name, client, thr):
+        results[name] = client.predict(IMG_MODEL, thr, api_name="/set_threshold_image")[1]
+
+    threads = [threading.Thread(target=visitor, args=("strict", c1, 0.0)),
+               threading.Thread(target=visitor, args=("lenient", c2, 1.9))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert results["strict"]["decision"] == "different" and results["lenient"]["decision"] == "same"
+    assert results["strict"]["threshold"] == 0.0 and results["lenient"]["threshold"] == 1.9
+
+
+def _error(client, *args, api_name):
+    with pytest.raises(AppError) as exc:
+        client.predict(*args, api_name=api_name)
+    return str(exc.value)
+
+
+def test_bad_images(client, tmp_path):
+    assert "two images" in _error(client, None, _img("latin_c01_a.png"), IMG_MODEL, True, 0.5,
+                                  api_name="/compare_images")
+    bad = tmp_path / "corrupt.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    msg = _error(client, handle_file(str(bad)), _img("latin_c01_a.png"), IMG_MODEL, True, 0.5,
+                 api_name="/compare_images")
+    assert "not a readable image" in msg or "corrupt" in msg
+    huge = tmp_path / "huge.png"
+    Image.new("1", (8000, 6250)).save(huge)
+    assert "megapixels" in _error(client, handle_file(str(huge)), _img("latin_c01_a.png"), IMG_MODEL, True, 0.5,
+                                  api_name="/compare_images")
+
+
+def test_bad_texts(client):
+    assert "empty" in _error(client, "", "hello there", TEXT_MODEL, True, 0.5, api_name="/compare_texts")
+    assert "100,000 characters" in _error(client, "a" * 100_000, "hello", TEXT_MODEL, True, 0.5,
+                                          api_name="/compare_texts")
+
+
+@pytest.mark.parametrize("a,b,match", [
+    ("1 2 three 4", SINE, "not a number"),
+    ("1\nnan\n3\n4", SINE, "missing or not finite"),
+    ("5", SINE, "at least 2"),
+    ("1,2\n3,4\n5,6", SINE, "channel"),
+    ("", SINE, "missing"),
+])
+def test_bad_series(client, a, b, match):
+    assert match in _error(client, None, a, None, b, SERIES_MODEL, True, 0.5, api_name="/compare_series")
+
+
+def test_app_survives_bad_input(client):
+    _error(client, "", "x", TEXT_MODEL, True, 0.5, api_name="/compare_texts")
+    ok = client.predict("A dog runs.", "A dog is running.", TEXT_MODEL, True, 0.5, api_name="/compare_texts")[0]
+    assert "score" in ok
+
+
+def test_encoder_comparison(client):
+    rows = client.predict("A man is playing a guitar.", "A man plays the guitar.", api_name="/compare_text_encoders")
+    names = [r[0] for r in rows["data"]]
+    assert TEXT_MODEL in names and len(names) >= 2
