@@ -30,8 +30,10 @@ def _encoder_owns_weights(model: SiameseModel) -> bool:
     return bool(getattr(model.encoder, "owns_weights", False))
 
 
-def save(model: SiameseModel, folder: str | Path, name: str | None = None, card: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` to ``folder`` (created); returns the folder path."""
+def save(model: SiameseModel, folder: str | Path, name: str | None = None, card: dict[str, Any] | None = None,
+         sentence_transformers: bool = False) -> Path:
+    """Write ``model`` to ``folder`` (created); returns the folder path. With ``sentence_transformers``
+    a text Transformer is also written in that library's layout (``folder/sentence_transformer``)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     info = dict(model.info)
@@ -64,6 +66,11 @@ def save(model: SiameseModel, folder: str | Path, name: str | None = None, card:
     (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
     if training is not None:
         (folder / "run_record.json").write_text(json.dumps(training, indent=2, default=_json_default))
+    if sentence_transformers:
+        from .st_export import export_sentence_transformer, exportable
+
+        if exportable(model):
+            export_sentence_transformer(model, folder)
     from .card import model_card
 
     (folder / "README.md").write_text(model_card(config, training))

@@ -98,3 +98,15 @@ def test_torchvision_offline_fails_with_clear_message(monkeypatch, tmp_path):
     monkeypatch.setattr(hub, "_reachable", lambda url, timeout=3.0: False)
     with pytest.raises(hub.HubUnavailable, match="would download the ImageNet weights of torchvision resnet18"):
         sd.load("hub:torchvision/resnet18")
+
+
+def test_text_transformer_also_opens_with_sentence_transformers(tmp_path, texts):
+    from sentence_transformers import SentenceTransformer
+
+    model = tiny_model("text", "transformer", texts=texts, distance="cosine")
+    sd.save(model, tmp_path / "m", sentence_transformers=True)
+    st = SentenceTransformer(str(tmp_path / "m" / "sentence_transformer"), device="cpu")
+    items = _items("text")
+    np.testing.assert_allclose(st.encode(items), model.eval().embed(items), atol=1e-5)
+    # and our own loader still reads the folder
+    np.testing.assert_array_equal(sd.load(tmp_path / "m").embed(items), model.embed(items))

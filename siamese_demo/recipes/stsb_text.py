@@ -104,7 +104,7 @@ def main(argv=None) -> None:
     }
     print(json.dumps(metrics, indent=2))
     model.info["test_metrics"] = metrics
-    sd.save(model, args.out, name=Path(args.out).name, card={
+    sd.save(model, args.out, name=Path(args.out).name, sentence_transformers=True, card={
         "description": f"A {args.encoder} sentence encoder trained from scratch here (tokenizer included); "
                        "cosine similarity of its embeddings tracks semantic similarity.",
         "license": "other",
