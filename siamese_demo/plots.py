@@ -21,9 +21,9 @@ def distance_on_distributions(pos: Sequence[float], neg: Sequence[float], distan
     fig.add_vline(x=threshold, line_dash="dash", line_color="black", annotation_text="threshold")
     fig.add_vline(x=distance, line_width=3, line_color="#1f77b4", annotation_text="this pair",
                   annotation_position="top left")
-    fig.update_layout(barmode="overlay", height=280, margin=dict(l=40, r=20, t=30, b=40),
+    fig.update_layout(barmode="overlay", height=300, margin=dict(l=40, r=20, t=60, b=40),
                       xaxis_title=f"{kind} (lower = more similar)", yaxis_title="density",
-                      legend=dict(orientation="h", y=1.15))
+                      legend=dict(orientation="h", y=1.25, x=0))
     return fig
 
 

@@ -58,6 +58,22 @@ def open_image(item: Any, max_pixels: int = MAX_IMAGE_PIXELS, name: str | None =
     return img
 
 
+def check_image_file(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS, name: str | None = None) -> None:
+    """Check an image file without decoding its pixels: readable header, pixel count within the cap."""
+    label = name or os.path.basename(str(path))
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+    except FileNotFoundError:
+        raise DataError(f"{label}: file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{label}: not a readable image ({type(exc).__name__}); "
+                        "expected PNG, JPEG, BMP, GIF or WebP") from None
+    if w * h > max_pixels:
+        raise DataError(f"{label}: {w}x{h} = {w * h / 1e6:.1f} megapixels is too large; "
+                        f"the limit is {max_pixels / 1e6:.0f} megapixels - please downscale it")
+
+
 def _flatten_alpha(img: Image.Image) -> Image.Image:
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")

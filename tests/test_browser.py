@@ -61,7 +61,7 @@ def _tab(driver, name):
 
     btn = _wait(driver, lambda: [b for b in driver.find_elements(By.CSS_SELECTOR, "button[role='tab']")
                                  if b.text.strip() == name][0])
-    btn.click()
+    driver.execute_script("arguments[0].click();", btn)
     time.sleep(0.5)
 
 
@@ -75,7 +75,8 @@ def _compare_and_read(driver):
     from selenium.webdriver.common.by import By
 
     panel = _visible_panel(driver)
-    [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Compare"][0].click()
+    btn = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Compare"][0]
+    driver.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", btn)
 
     def result():
         text = _visible_panel(driver).text

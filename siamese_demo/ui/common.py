@@ -89,18 +89,25 @@ def friendly(action: str) -> Callable:
     return wrap
 
 
-def threshold_slider_update(name: str):
-    """Slider range and value for a model: 0 .. a bit beyond its largest validation distance."""
-    model = get_model(name)
-    vd = model.info.get("validation_distances", {})
-    pts = list(vd.get("positive", [])) + list(vd.get("negative", []))
-    thr = model.effective_threshold()
-    top = max(pts + [thr * 2, 1e-3]) * 1.1
-    if model.decision_kind == "cosine":
-        top = min(top, 2.0)
-    if model.decision_kind == "head":
-        top = 1.0
-    return gr.update(minimum=0.0, maximum=round(top, 4), value=round(thr, 4), step=round(top / 200, 5))
+def slider_settings(name: str | None) -> dict[str, float]:
+    """Threshold slider range and start value for a model, from its config.json (no loading):
+    0 .. a bit beyond its largest validation distance, starting at its saved threshold."""
+    cfg = model_configs().get(name or "")
+    if cfg is None:  # a Hub model: cosine distance, default threshold
+        return {"minimum": 0.0, "maximum": 2.0, "value": 0.5, "step": 0.01}
+    from siamese_demo.siamese import DEFAULT_THRESHOLDS
+
+    kind = "head" if cfg["head"] else cfg["distance"]
+    vd = cfg.get("info", {}).get("validation_distances", {})
+    thr = cfg["threshold"] if cfg.get("threshold") is not None else DEFAULT_THRESHOLDS[kind]
+    top = max(list(vd.get("positive", [])) + list(vd.get("negative", [])) + [thr * 2, 1e-3]) * 1.1
+    top = 1.0 if kind == "head" else min(top, 2.0) if kind == "cosine" else top
+    return {"minimum": 0.0, "maximum": round(top, 4), "value": round(thr, 4), "step": round(top / 200, 5)}
+
+
+def threshold_slider(choices_: list[str]) -> gr.Slider:
+    return gr.Slider(label="Threshold (distance): same when distance ≤ threshold", interactive=True,
+                     **slider_settings(choices_[0] if choices_ else None))
 
 
 def result_payload(model_name: str, model, r) -> dict[str, Any]:
@@ -204,7 +211,7 @@ def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot
     def on_model(name):
         if not name:
             return gr.update(), gr.update(), gr.update()
-        return threshold_slider_update(name), True, model_summary(name)
+        return gr.update(**slider_settings(name)), True, model_summary(name)
 
     def on_threshold(name, value, payload):
         model = get_model(name)

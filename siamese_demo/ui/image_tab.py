@@ -7,6 +7,7 @@ from siamese_demo.explain import image_occlusion
 from siamese_demo.plots import heatmap_overlay
 
 from . import common
+from .components import SafeImage
 from .examples import image_examples
 
 EXPLAIN = ("**How the heatmaps are made (occlusion):** a square patch of one image is hidden (filled with "
@@ -40,13 +41,13 @@ def sketch_to_image(sketch):
 def build(tab_models: list[str]) -> None:
     with gr.Row():
         with gr.Column():
-            img_a = gr.Image(label="First image", type="filepath", sources=["upload", "webcam", "clipboard"],
+            img_a = SafeImage(label="First image", type="filepath", sources=["upload", "webcam", "clipboard"],
                              height=220)
             with gr.Accordion("…or draw it", open=False):
                 sk_a = gr.Sketchpad(label="Draw the first symbol", type="numpy", height=260)
                 use_a = gr.Button("Use this drawing as the first image", size="sm")
         with gr.Column():
-            img_b = gr.Image(label="Second image", type="filepath", sources=["upload", "webcam", "clipboard"],
+            img_b = SafeImage(label="Second image", type="filepath", sources=["upload", "webcam", "clipboard"],
                              height=220)
             with gr.Accordion("…or draw it", open=False):
                 sk_b = gr.Sketchpad(label="Draw the second symbol", type="numpy", height=260)
@@ -55,8 +56,7 @@ def build(tab_models: list[str]) -> None:
             model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
             about = gr.Markdown(common.model_summary(tab_models[0]) if tab_models else "No image model shipped.")
             use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
-            thr = gr.Slider(0.0, 2.0, value=1.0, label="Threshold (distance): same when distance ≤ threshold",
-                            interactive=True)
+            thr = common.threshold_slider(tab_models)
             btn = gr.Button("Compare", variant="primary")
     result_json = gr.JSON(label="Result", visible=False)
     result_md = gr.Markdown(common.result_markdown({}, None))

@@ -73,7 +73,7 @@ def build(tab_models: list[str]) -> None:
             model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
             about = gr.Markdown(common.model_summary(tab_models[0]) if tab_models else "No series model shipped.")
             use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
-            thr = gr.Slider(0.0, 2.0, value=1.0, label="Threshold (distance): same when distance ≤ threshold")
+            thr = common.threshold_slider(tab_models)
             btn = gr.Button("Compare", variant="primary")
     result_json = gr.JSON(label="Result", visible=False)
     result_md = gr.Markdown(common.result_markdown({}, None))

@@ -1,0 +1,31 @@
+"""Gradio components with visitor-friendly input checks."""
+from __future__ import annotations
+
+import gradio as gr
+
+from siamese_demo.errors import DataError
+from siamese_demo.preprocess import check_image_file
+
+
+class SafeImage(gr.Image):
+    """``gr.Image`` that refuses oversized or unreadable uploads with a clear message, before
+    Gradio decodes them. ``is_template`` makes the browser render it as a plain ``gr.Image``."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        path, name = getattr(payload, "path", None), getattr(payload, "orig_name", None) or "image"
+        if path:
+            try:
+                check_image_file(path, name=name)
+            except DataError as exc:
+                raise gr.Error(str(exc), title="Cannot use this image") from None
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - any decoder failure is a bad upload
+            raise gr.Error(f"{name}: the image data is corrupt or in an unsupported format; "
+                           "expected PNG, JPEG, BMP, GIF or WebP", title="Cannot use this image") from None
