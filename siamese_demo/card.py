@@ -53,5 +53,36 @@ def model_card(config: dict[str, Any], training: dict[str, Any] | None) -> str:
         lines += [f"| {k} | {_fmt(v)} |" for k, v in vm.items()]
         lines.append("")
     if card.get("metrics_markdown"):
-        lines += ["## Evaluation", "", card["metrics_markdown"], ""]
+        lines += ["## Evaluation on held-out data", "", card["metrics_markdown"], ""]
+    elif info.get("test_metrics"):
+        import json
+
+        lines += ["## Evaluation on held-out data (from the recipe run)", "", "```json",
+                  json.dumps(info["test_metrics"], indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def update_card(folder, metrics_markdown: str) -> None:
+    """Store a benchmark table in a checkpoint's config and rewrite its model card."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.setdefault("info", {}).setdefault("card", {})["metrics_markdown"] = metrics_markdown.strip()
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    run = folder / "run_record.json"
+    training = json.loads(run.read_text()) if run.exists() else None
+    (folder / "README.md").write_text(model_card(config, training))
+
+
+if __name__ == "__main__":
+    import argparse
+
+    p = argparse.ArgumentParser(description="Put a benchmark table (Markdown file) into a model card.")
+    p.add_argument("folder")
+    p.add_argument("--metrics", required=True, help="Markdown file with the table and the command behind it")
+    a = p.parse_args()
+    from pathlib import Path as _P
+
+    update_card(a.folder, _P(a.metrics).read_text())

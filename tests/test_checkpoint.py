@@ -110,3 +110,13 @@ def test_text_transformer_also_opens_with_sentence_transformers(tmp_path, texts)
     np.testing.assert_allclose(st.encode(items), model.eval().embed(items), atol=1e-5)
     # and our own loader still reads the folder
     np.testing.assert_array_equal(sd.load(tmp_path / "m").embed(items), model.embed(items))
+
+
+def test_update_card_puts_table_in_readme(tmp_path):
+    from siamese_demo.card import update_card
+
+    sd.save(tiny_model("image"), tmp_path / "m", name="tiny")
+    update_card(tmp_path / "m", "| metric | value |\n|---|---|\n| auc | 0.9 |")
+    text = (tmp_path / "m" / "README.md").read_text()
+    assert "Evaluation on held-out data" in text and "| auc | 0.9 |" in text
+    assert sd.load(tmp_path / "m").info["card"]["metrics_markdown"].startswith("| metric")

@@ -252,3 +252,19 @@ def test_series_channel_mismatch_in_compare():
     with pytest.raises(DataError, match="different channel counts"):
         m2.compare(np.random.rand(10, 2), np.random.rand(10, 3))
     assert pre.encode(np.random.rand(10, 3)).shape == (128, 3)
+
+
+def test_check_image_file_without_decoding(tmp_path):
+    from siamese_demo.preprocess import check_image_file
+
+    huge = tmp_path / "huge.png"
+    Image.new("1", (8000, 6250)).save(huge)
+    with pytest.raises(DataError, match="megapixels"):
+        check_image_file(huge)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"GIF89a broken")
+    with pytest.raises(DataError, match="not a readable image"):
+        check_image_file(bad)
+    ok = tmp_path / "ok.png"
+    ok.write_bytes(_png())
+    check_image_file(ok)
