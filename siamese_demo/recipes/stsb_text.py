@@ -77,7 +77,7 @@ def main(argv=None) -> None:
     n_hold = len(wn) // 10
     wn_test, wn_train = wn[:n_hold], wn[n_hold:]
     texts = train.a + train.b + [x for pr in wn_train for x in pr[:2]]
-    tok = train_tokenizer(texts, vocab_size=12_000, min_frequency=2)
+    tok = train_tokenizer(texts, vocab_size=8_000, min_frequency=2)
     model = build(args.encoder, tok)
     combined = sd.PairSet(train.a + [x[0] for x in wn_train], train.b + [x[1] for x in wn_train],
                           np.concatenate([train.labels, [x[2] for x in wn_train]]), graded=True)
