@@ -111,12 +111,24 @@ def series_table(with_dtw: bool = True) -> list[str]:
     return rows
 
 
+def finetune_table(seconds: float) -> list[str]:
+    from siamese_demo.recipes.ucr_series import HELD_OUT, finetune_accuracy
+
+    models = [m for m in sd.available_models() if sd.load(m).modality == "timeseries"]
+    rows = ["| dataset | " + " | ".join(f"{m} fine-tuned" for m in models) + " |", "|" + "---|" * (len(models) + 1)]
+    for name in HELD_OUT:
+        rows.append(f"| {name} | " + " | ".join(f"{finetune_accuracy(m, name, seconds):.3f}" for m in models) + " |")
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--omniglot", help="omniglot_background_subset.zip")
     p.add_argument("--stsb", help="folder with the STS-B csv files")
     p.add_argument("--series", action="store_true", help="zero-shot 1-NN on the held-out UCR datasets (aeon)")
     p.add_argument("--no-dtw", action="store_true", help="skip the (slow) DTW baseline")
+    p.add_argument("--finetune", type=float, default=0.0,
+                   help="seconds of fine-tuning per held-out series dataset (0 = skip)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     torch.set_num_threads(2)
@@ -130,6 +142,10 @@ def main() -> None:
     if args.series:
         print("\n## Time series: zero-shot 1-NN accuracy on held-out UCR datasets (train split = references)\n")
         print("\n".join(series_table(not args.no_dtw)))
+    if args.finetune:
+        print(f"\n## Time series after fine-tuning on each train split ({args.finetune:.0f} s each, "
+              "validation = a quarter of the train split), 1-NN accuracy on the test split\n")
+        print("\n".join(finetune_table(args.finetune)))
 
 
 if __name__ == "__main__":
