@@ -45,7 +45,8 @@ class TrainConfig:
     lr_patience: int = 2               # ReduceLROnPlateau on validation loss
     lr_factor: float = 0.5
     min_lr: float = 1e-6
-    early_stopping_patience: int = 5   # epochs without validation-loss improvement; 0 disables
+    early_stopping_patience: int = 5   # epochs without improvement of `monitor`; 0 disables
+    monitor: str = "val_loss"          # what early stopping / best weights follow: val_loss, val_auc, val_spearman
     time_budget_s: float | None = None
     grad_clip: float | None = 5.0
     seed: int = 0
@@ -69,6 +70,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}")
         if self.threshold_policy not in ev.POLICIES:
             raise ValueError(f"threshold_policy must be one of {ev.POLICIES}")
+        if self.monitor not in ("val_loss", "val_auc", "val_spearman"):
+            raise ValueError("monitor must be val_loss, val_auc or val_spearman")
         if self.batch_size < 4 or self.epochs < 1 or self.lr <= 0:
             raise ValueError("need batch_size >= 4, epochs >= 1 and lr > 0")
 
@@ -291,7 +294,14 @@ def fit(
                                       "val_auc": first["val_auc"], "lr": cfg.lr, "time_s": 0.0,
                                       **({"val_spearman": first["val_spearman"]} if "val_spearman" in first else {})}]
     emit("epoch", 0, 0, history[0])
-    best_loss, best_epoch = first["val_loss"], 0
+    if cfg.monitor == "val_spearman" and "val_spearman" not in first:
+        raise ValueError("monitor='val_spearman' needs graded validation pairs")
+
+    def quality(res: dict[str, Any]) -> float:
+        """Higher is better, whatever is monitored."""
+        return -res["val_loss"] if cfg.monitor == "val_loss" else res[cfg.monitor]
+
+    best_quality, best_epoch = quality(first), 0
     best_state = copy.deepcopy(model.state_dict())
     bad_epochs, step, stopped = 0, 0, "completed"
 
@@ -342,8 +352,8 @@ def fit(
         emit("epoch", epoch, step, row)
         if lr_after < lr_before:
             emit("lr_drop", epoch, step, {"old_lr": lr_before, "new_lr": lr_after})
-        if res["val_loss"] < best_loss - 1e-6:
-            best_loss, best_epoch, bad_epochs = res["val_loss"], epoch, 0
+        if quality(res) > best_quality + 1e-6:
+            best_quality, best_epoch, bad_epochs = quality(res), epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
             bad_epochs += 1

@@ -134,3 +134,10 @@ def test_bce_needs_head():
     train, val = _data("image")
     with pytest.raises(ValueError, match="head"):
         fit(tiny_model("image"), train, val, TrainConfig(loss="bce"))
+
+
+def test_monitor_auc_restores_best_auc_epoch(texts):
+    res, _ = _run("image", "cnn", "contrastive", texts, epochs=4, lr=0.05, monitor="val_auc")
+    best = max(h["val_auc"] for h in res.history)
+    assert res.history[res.best_epoch]["val_auc"] == best
+    assert res.record["final_validation"]["auc"] == pytest.approx(best, abs=1e-9)

@@ -82,8 +82,8 @@ def main(argv=None) -> None:
     combined = sd.PairSet(train.a + [x[0] for x in wn_train], train.b + [x[1] for x in wn_train],
                           np.concatenate([train.labels, [x[2] for x in wn_train]]), graded=True)
     cfg = TrainConfig(loss="contrastive", margin=1.0, batch_size=64, epochs=args.epochs, steps_per_epoch=150,
-                      lr=1e-3 if args.encoder == "transformer" else 2e-3, weight_decay=0.01, lr_patience=1,
-                      early_stopping_patience=4, time_budget_s=args.time_budget, seed=args.seed,
+                      lr=1e-3 if args.encoder == "transformer" else 2e-3, weight_decay=0.01, lr_patience=2,
+                      early_stopping_patience=5, monitor="val_spearman", time_budget_s=args.time_budget, seed=args.seed,
                       augment=AugmentConfig(word_dropout=0.05, word_swap=0.0))
     t0 = time.time()
     res = fit(model, combined, dev, cfg,
