@@ -14,9 +14,10 @@ def image_examples() -> list[list[str]]:
 
 
 def text_examples() -> list[list[str]]:
-    return [["A man is playing a guitar on the stage.", "A guitarist performs a song in front of a crowd."],
-            ["A man is playing a guitar on the stage.", "The stock market fell sharply on Monday."],
-            ["Two dogs are running through the snow.", "A pair of dogs run across a snowy field."]]
+    return [["A woman is slicing an onion.", "A woman is cutting an onion."],
+            ["A woman is slicing an onion.", "Two children are swimming in a pool."],
+            ["The cat is sleeping on the sofa.", "A cat sleeps on the couch."],
+            ["A dog is running in the park.", "A puppy runs across the grass."]]
 
 
 def series_examples() -> list[list[str]]:
