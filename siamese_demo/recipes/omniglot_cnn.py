@@ -21,7 +21,7 @@ import siamese_demo as sd
 from siamese_demo import evaluate as ev
 from siamese_demo.augment import AugmentConfig
 from siamese_demo.data import read_image_dataset
-from siamese_demo.train import TrainConfig, fit
+from siamese_demo.train import TrainConfig, fit, seed_everything
 
 TEST_ALPHABETS = ("Korean", "Latin")
 VAL_ALPHABETS = ("Greek",)
@@ -68,6 +68,7 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(2)
+    seed_everything(args.seed)  # the model is initialised before fit() seeds again
     data = read_image_dataset(args.data)
     tr, va, te = split(data)
     train, val, test = with_rotations(data.subset(tr)), data.subset(va), data.subset(te)

@@ -24,7 +24,7 @@ import siamese_demo as sd
 from siamese_demo import evaluate as ev
 from siamese_demo.augment import AugmentConfig
 from siamese_demo.preprocess import train_tokenizer
-from siamese_demo.train import TrainConfig, fit
+from siamese_demo.train import TrainConfig, fit, seed_everything
 
 from .wordnet_pairs import build_pairs
 
@@ -71,6 +71,7 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(2)
+    seed_everything(args.seed)  # the model is initialised before fit() seeds again
     root = Path(args.stsb)
     train, dev, test = (read_stsb(root / f"sts-{s}.csv") for s in ("train", "dev", "test"))
     wn = build_pairs(seed=args.seed, max_pairs=int(args.wordnet_pairs * 1.12))

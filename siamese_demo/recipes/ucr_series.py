@@ -20,7 +20,7 @@ import torch
 
 import siamese_demo as sd
 from siamese_demo.augment import AugmentConfig
-from siamese_demo.train import TrainConfig, fit
+from siamese_demo.train import TrainConfig, fit, seed_everything
 
 from .series_synthetic import make_classes
 
@@ -95,6 +95,7 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(2)
+    seed_everything(args.seed)  # the model is initialised before fit() seeds again
     items, labels = make_classes(args.classes, 6, seed=args.seed)
     ex_items, ex_labels = extra_training()
     vitems, vlabels = make_classes(200, 6, seed=args.seed + 1000)
