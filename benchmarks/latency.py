@@ -50,10 +50,26 @@ def startup_seconds() -> float:
         proc.wait()
 
 
-def calls():
+def visitor_image(name: str, visitor: int) -> str:
+    """A copy of an example image that differs per visitor (a PNG text chunk), as real visitors'
+    uploads do; identical uploads from many clients at once would share one cache file."""
+    import tempfile
+
+    from PIL import Image, PngImagePlugin
+
+    out = Path(tempfile.gettempdir()) / "siamese_latency" / f"v{visitor}_{name}"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        info = PngImagePlugin.PngInfo()
+        info.add_text("visitor", str(visitor))
+        Image.open(EX / "images" / name).save(out, pnginfo=info)
+    return str(out)
+
+
+def calls(visitor: int = 0):
     from gradio_client import handle_file
 
-    img = lambda n: handle_file(str(EX / "images" / n))  # noqa: E731
+    img = lambda n: handle_file(visitor_image(n, visitor))  # noqa: E731
     return {
         "image": ((img("latin_c01_a.png"), img("latin_c01_b.png"), "omniglot-cnn", True, 0.5), "/compare_images"),
         "text": (("A man is playing a guitar.", "A man plays the guitar.", "text-transformer", True, 0.5),
@@ -96,7 +112,6 @@ def main() -> None:
     print(f"| measure | value |\n|---|---|\n| `python app.py` to the page answering | {startup_seconds():.1f} s |")
     port = free_port()
     demo = build_demo(warm=False)
-    demo.queue(default_concurrency_limit=2)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     client = Client(url, verbose=False)
     for tab, (a, api) in calls().items():
@@ -115,10 +130,10 @@ def main() -> None:
     lat: list[float] = []
     errors = []
     lock = threading.Lock()
-    jobs = list(calls().values())
-
     def visitor(k: int) -> None:
-        c = Client(url, verbose=False)
+        jobs = list(calls(k + 1).values())
+        # API visitors read the structured result; they do not fetch the heatmap image files
+        c = Client(url, verbose=False, download_files=False)
         for r in range(args.requests):
             a, api = jobs[(k + r) % len(jobs)]
             t = time.perf_counter()

@@ -27,7 +27,7 @@ def image_occlusion(model: SiameseModel, a: Any, b: Any, patch: int | None = Non
     ta, tb = model.prepare([a])[0], model.prepare([b])[0]
     size = ta.shape[-1]
     patch = patch or max(4, size // 6)
-    stride = stride or max(2, patch // 2)
+    stride = stride or patch
     heats = []
     for x, y in ((ta, tb), (tb, ta)):
         base = float(_distances_to(model, [x], y)[0])

@@ -28,7 +28,6 @@ def app_url():
     from siamese_demo.ui import build_demo
 
     demo = build_demo(warm=False)
-    demo.queue(default_concurrency_limit=4)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
                             quiet=True)
     yield url

@@ -29,6 +29,8 @@ def build_demo(warm: bool = True) -> gr.Blocks:
             series_tab.build(shipped["timeseries"])
         with gr.Tab("About the models"):
             about_tab.build()
+    # two events at a time: one per core of a basic CPU Space; more visitors wait in the queue
+    demo.queue(default_concurrency_limit=2)
     if warm:
         common.warm_up([n for names in shipped.values() for n in names if not n.startswith("hub:")])
     return demo
