@@ -105,6 +105,22 @@ def slider_settings(name: str | None) -> dict[str, float]:
     return {"minimum": 0.0, "maximum": round(top, 4), "value": round(thr, 4), "step": round(top / 200, 5)}
 
 
+def controls(tab_models: list[str]):
+    """The right-hand column of a tab: model picker, its summary, threshold controls, Compare."""
+    model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
+    about = gr.Markdown(model_summary(tab_models[0]) if tab_models else "No model shipped for this tab.")
+    use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
+    thr = threshold_slider(tab_models)
+    btn = gr.Button("Compare", variant="primary")
+    return model, about, use_saved, thr, btn
+
+
+def result_area():
+    """The structured result (hidden, for the API), its explanation and the distribution plot."""
+    return (gr.JSON(label="Result", visible=False), gr.Markdown(result_markdown({}, None)),
+            gr.Plot(label="This pair among the model's validation pairs"))
+
+
 def threshold_slider(choices_: list[str]) -> gr.Slider:
     return gr.Slider(label="Threshold (distance): same when distance ≤ threshold", interactive=True,
                      **slider_settings(choices_[0] if choices_ else None))

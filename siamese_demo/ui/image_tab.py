@@ -53,14 +53,8 @@ def build(tab_models: list[str]) -> None:
                 sk_b = gr.Sketchpad(label="Draw the second symbol", type="numpy", height=260)
                 use_b = gr.Button("Use this drawing as the second image", size="sm")
         with gr.Column():
-            model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
-            about = gr.Markdown(common.model_summary(tab_models[0]) if tab_models else "No image model shipped.")
-            use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
-            thr = common.threshold_slider(tab_models)
-            btn = gr.Button("Compare", variant="primary")
-    result_json = gr.JSON(label="Result", visible=False)
-    result_md = gr.Markdown(common.result_markdown({}, None))
-    plot = gr.Plot(label="This pair among the model's validation pairs")
+            model, about, use_saved, thr, btn = common.controls(tab_models)
+    result_json, result_md, plot = common.result_area()
     with gr.Row():
         heat_a = gr.Image(label="What matched in the first image", interactive=False, height=220)
         heat_b = gr.Image(label="What matched in the second image", interactive=False, height=220)

@@ -39,14 +39,8 @@ def build(tab_models: list[str]) -> None:
             text_a = gr.Textbox(label="First text", lines=3, max_length=20_000)
             text_b = gr.Textbox(label="Second text", lines=3, max_length=20_000)
         with gr.Column():
-            model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
-            about = gr.Markdown(common.model_summary(tab_models[0]) if tab_models else "No text model shipped.")
-            use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
-            thr = common.threshold_slider(tab_models)
-            btn = gr.Button("Compare", variant="primary")
-    result_json = gr.JSON(label="Result", visible=False)
-    result_md = gr.Markdown(common.result_markdown({}, None))
-    plot = gr.Plot(label="This pair among the model's validation pairs")
+            model, about, use_saved, thr, btn = common.controls(tab_models)
+    result_json, result_md, plot = common.result_area()
     with gr.Row():
         hl_a = gr.HighlightedText(label="First text: token contributions", color_map=None, show_legend=False)
         hl_b = gr.HighlightedText(label="Second text: token contributions", show_legend=False)
