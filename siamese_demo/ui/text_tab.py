@@ -10,8 +10,8 @@ from . import common
 from .examples import text_examples
 
 EXPLAIN = ("**How the token colours are made (leave one out):** each token is removed in turn and the "
-           "distance to the other sentence is measured again. Green tokens made the sentences look alike "
-           "(removing them increases the distance); red ones pulled them apart.")
+           "distance to the other sentence is measured again. Red tokens made the sentences look alike "
+           "(removing them increases the distance); blue ones pulled them apart.")
 
 
 def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold: bool = True,
