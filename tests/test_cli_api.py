@@ -68,3 +68,26 @@ def test_app_serves_a_page():
         assert urllib.request.urlopen(url, timeout=30).status == 200
     finally:
         app.demo.close()
+
+
+def test_cli_train_writes_checkpoint_and_report(saved_series_model, tmp_path, capsys):
+    items, labels = syn.series_samples(6, 0)
+    ucr = tmp_path / "d.tsv"
+    ucr.write_text("\n".join("\t".join([lab] + [f"{v:.4f}" for v in x[:, 0]]) for x, lab in zip(items, labels)))
+    out = tmp_path / "tuned"
+    assert main(["train", "--data", str(ucr), "--base", str(saved_series_model), "--out", str(out),
+                 "--epochs", "2", "--loss", "triplet", "--batch-size", "16"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "by sample" and {"auc", "accuracy"} <= set(report["base"]) <= set(report["finetuned"])
+    assert json.loads((out / "report.json").read_text()) == report
+    assert sd.load(out).embed([items[0]]).shape == (1, 16)
+
+
+def test_split_by_class_keeps_test_classes_unseen():
+    from siamese_demo.finetune import split
+
+    items, labels = syn.image_samples(4, 0)
+    data = sd.Samples(items, labels)
+    tr, va, te, mode = split(data, seed=0)
+    assert mode == "by class" and len(tr) + len(va) + len(te) == len(data)
+    assert not (set(tr.labels) & set(te.labels)) and not (set(tr.labels) & set(va.labels))
