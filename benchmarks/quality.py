@@ -24,6 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import siamese_demo as sd  # noqa: E402
 
 
+def models_of(modality: str) -> list[str]:
+    """Shipped models of one modality, read from their config.json (no weights loaded)."""
+    import json
+
+    return [m for m in sd.available_models()
+            if json.loads((sd.MODELS_DIR / m / "config.json").read_text())["modality"] == modality]
+
+
 def per_item_ms(model, items, repeats: int = 1) -> float:
     model.embed(items[:8])
     t = time.perf_counter()
@@ -35,14 +43,14 @@ def per_item_ms(model, items, repeats: int = 1) -> float:
 def image_table(zip_path: str, seed: int = 0) -> list[str]:
     from siamese_demo.data import read_image_dataset
     from siamese_demo.recipes.omniglot_cnn import one_shot, split
-    from siamese_demo.workflows import evaluate_model, pair_distances
+    from siamese_demo.workflows import evaluate_model
     from siamese_demo import evaluate as ev
 
     data = read_image_dataset(zip_path)
     test = data.subset(split(data)[2])
     rows = ["| model | params | 20-way one-shot (held-out alphabets) | verification AUC | ms / item |",
             "|---|---|---|---|---|"]
-    for name in [m for m in sd.available_models() if sd.load(m).modality == "image"]:
+    for name in models_of("image"):
         model = sd.load(name)
         acc = one_shot(model, test, seed=seed)
         auc = evaluate_model(model, test, 2000, seed)["auc"]
@@ -66,7 +74,7 @@ def text_table(stsb: str, seed: int = 0) -> list[str]:
     root = Path(stsb)
     train, test = read_stsb(root / "sts-train.csv"), read_stsb(root / "sts-test.csv")
     rows = ["| model | params | STS-B test Spearman | ms / sentence |", "|---|---|---|---|"]
-    for name in [m for m in sd.available_models() if sd.load(m).modality == "text"]:
+    for name in models_of("text"):
         model = sd.load(name)
         d = model.distances_from_embeddings(model.embed(test.a), model.embed(test.b))
         rows.append(f"| {name} | {model.num_parameters():,} | {ev.spearman(-d, test.labels):.3f} | "
@@ -80,7 +88,7 @@ def text_table(stsb: str, seed: int = 0) -> list[str]:
 def series_table(with_dtw: bool = True) -> list[str]:
     from siamese_demo.recipes.ucr_series import HELD_OUT, load_ucr, one_nn_accuracy, raw_ed_accuracy
 
-    models = [m for m in sd.available_models() if sd.load(m).modality == "timeseries"]
+    models = models_of("timeseries")
     head = "| dataset | " + " | ".join(models) + " | 1-NN ED | 1-NN DTW |"
     rows = [head, "|" + "---|" * (len(models) + 3)]
     sums = np.zeros(len(models) + 2)
@@ -114,7 +122,7 @@ def series_table(with_dtw: bool = True) -> list[str]:
 def finetune_table(seconds: float) -> list[str]:
     from siamese_demo.recipes.ucr_series import HELD_OUT, finetune_accuracy
 
-    models = [m for m in sd.available_models() if sd.load(m).modality == "timeseries"]
+    models = models_of("timeseries")
     rows = ["| dataset | " + " | ".join(f"{m} fine-tuned" for m in models) + " |", "|" + "---|" * (len(models) + 1)]
     for name in HELD_OUT:
         rows.append(f"| {name} | " + " | ".join(f"{finetune_accuracy(m, name, seconds):.3f}" for m in models) + " |")

@@ -15,9 +15,10 @@ import numpy as np
 
 from . import evaluate as ev
 from .errors import DataError
-from .pairs import PairSet, Samples, make_pairs
+from .pairs import PairSet, Samples
 from .siamese import SiameseModel
 from .train import Callback, TrainConfig, fit
+from .workflows import pair_distances
 
 
 def split(data: Samples | PairSet, val_frac: float = 0.2, test_frac: float = 0.2, seed: int = 0,
@@ -45,19 +46,11 @@ def split(data: Samples | PairSet, val_frac: float = 0.2, test_frac: float = 0.2
     return data.subset(train.tolist()), data.subset(val.tolist()), data.subset(test.tolist()), "by sample"
 
 
-def _pairs(model: SiameseModel, data, n_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(data, PairSet):
-        return model.distances_from_embeddings(model.embed(data.a), model.embed(data.b)), data.labels
-    emb = model.embed(data.items)
-    i, j, y = make_pairs(data.label_ids(), n_pairs, seed)
-    return model.distances_from_embeddings(emb[i], emb[j]), y
-
-
 def assess(model: SiameseModel, val, test, policy: str = "max_accuracy", n_pairs: int = 1000,
            seed: int = 0) -> dict[str, float]:
     """Threshold chosen on ``val``, metrics on ``test``."""
-    dv, yv = _pairs(model, val, n_pairs, seed + 11)
-    dt, yt = _pairs(model, test, n_pairs, seed + 12)
+    dv, yv = pair_distances(model, val, n_pairs, seed + 11)
+    dt, yt = pair_distances(model, test, n_pairs, seed + 12)
     thr = ev.choose_threshold(dv, yv, policy)
     graded = test.labels if isinstance(test, PairSet) and test.graded else None
     return ev.pair_report(dt, yt, thr, graded=graded)

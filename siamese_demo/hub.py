@@ -44,10 +44,6 @@ class SentenceTransformerConfig:
     path: str = ""               # Hub id or local folder of a sentence-transformers model
     max_length: int = 128
 
-    @property
-    def embedding_dim(self) -> int:  # pragma: no cover - informational
-        return 0
-
 
 class SentenceTransformerEncoder(nn.Module):
     """A ``sentence_transformers.SentenceTransformer`` as an encoder: token batch -> (B, D)."""

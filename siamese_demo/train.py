@@ -238,7 +238,7 @@ def _loss_for_pairs(model, ea, eb, y, cfg, losses):
 
 
 @torch.no_grad()
-def _validate(model: SiameseModel, data: _Data, cfg: TrainConfig, losses, margin) -> dict[str, Any]:
+def _validate(model: SiameseModel, data: _Data, cfg: TrainConfig, losses) -> dict[str, Any]:
     model.eval()
     dev = model.device
     ea = model.embed_tensors(data.va).to(dev)
@@ -289,7 +289,7 @@ def fit(
             cb(ev_)
 
     emit("start", 0, 0, {"steps_per_epoch": data.steps(), "epochs": cfg.epochs})
-    first = _validate(model, data, cfg, losses, margin)
+    first = _validate(model, data, cfg, losses)
     history: list[dict[str, Any]] = [{"epoch": 0, "train_loss": None, "val_loss": first["val_loss"],
                                       "val_auc": first["val_auc"], "lr": cfg.lr, "time_s": 0.0,
                                       **({"val_spearman": first["val_spearman"]} if "val_spearman" in first else {})}]
@@ -340,7 +340,7 @@ def fit(
         if count == 0 and stopped != "completed":
             emit(stopped, epoch, step)
             break
-        res = _validate(model, data, cfg, losses, margin)
+        res = _validate(model, data, cfg, losses)
         lr_before = opt.param_groups[0]["lr"]
         sched.step(res["val_loss"])
         lr_after = opt.param_groups[0]["lr"]
@@ -366,7 +366,7 @@ def fit(
             break
 
     model.load_state_dict(best_state)
-    final = _validate(model, data, cfg, losses, margin)
+    final = _validate(model, data, cfg, losses)
     _set_threshold(model, final["distances"], data.vy, cfg)
     record = {
         "config": cfg.to_dict(), "seed": cfg.seed, "margin": margin,

@@ -133,7 +133,7 @@ def result_payload(model_name: str, model, r) -> dict[str, Any]:
             "calibrated": r.calibrated}
 
 
-def decide(payload: dict[str, Any], threshold: float, model) -> dict[str, Any]:
+def decide(payload: dict[str, Any], threshold: float) -> dict[str, Any]:
     """Re-apply a new threshold to a stored result (no re-embedding)."""
     if not payload:
         return payload
@@ -213,6 +213,14 @@ def encoder_table(models: list[str], a: Any, b: Any) -> list[list]:
     return rows
 
 
+def encoder_comparison(title: str, what: str, inputs: list, compare: Callable, api_name: str) -> None:
+    """An accordion that scores the tab's inputs with every model of the tab, as a table."""
+    with gr.Accordion(title, open=False):
+        button = gr.Button(f"Score with every {what} encoder")
+        table = gr.Dataframe(headers=ENCODER_COLUMNS, interactive=False)
+    button.click(friendly("compare the encoders")(compare), inputs, table, api_name=api_name)
+
+
 def with_state(fn: Callable) -> Callable:
     """Also return the result payload (first output) for the visitor's gr.State."""
     @functools.wraps(fn)
@@ -231,14 +239,14 @@ def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot
 
     def on_threshold(name, value, payload):
         model = get_model(name)
-        new = decide(payload, float(value), model)
+        new = decide(payload, float(value))
         return False, new, result_markdown(new, model), distribution_plot(new, model), new
 
     def on_saved(name, checked, payload):
         model = get_model(name)
         if not checked:
             return gr.update(), payload, gr.update(), gr.update(), payload
-        new = decide(payload, model.effective_threshold(), model)
+        new = decide(payload, model.effective_threshold())
         return (gr.update(value=round(model.effective_threshold(), 4)), new, result_markdown(new, model),
                 distribution_plot(new, model), new)
 

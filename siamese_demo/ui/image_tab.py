@@ -38,20 +38,21 @@ def sketch_to_image(sketch):
     return sketch["composite"]
 
 
+def _side(which: str):
+    """One input column: an image (upload / webcam / clipboard) and a sketchpad to draw it instead."""
+    with gr.Column():
+        image = SafeImage(label=f"{which.capitalize()} image", type="filepath",
+                          sources=["upload", "webcam", "clipboard"], height=220)
+        with gr.Accordion("…or draw it", open=False):
+            sketch = gr.Sketchpad(label=f"Draw the {which} symbol", type="numpy", height=260)
+            use = gr.Button(f"Use this drawing as the {which} image", size="sm")
+    return image, sketch, use
+
+
 def build(tab_models: list[str]) -> None:
     with gr.Row():
-        with gr.Column():
-            img_a = SafeImage(label="First image", type="filepath", sources=["upload", "webcam", "clipboard"],
-                             height=220)
-            with gr.Accordion("…or draw it", open=False):
-                sk_a = gr.Sketchpad(label="Draw the first symbol", type="numpy", height=260)
-                use_a = gr.Button("Use this drawing as the first image", size="sm")
-        with gr.Column():
-            img_b = SafeImage(label="Second image", type="filepath", sources=["upload", "webcam", "clipboard"],
-                             height=220)
-            with gr.Accordion("…or draw it", open=False):
-                sk_b = gr.Sketchpad(label="Draw the second symbol", type="numpy", height=260)
-                use_b = gr.Button("Use this drawing as the second image", size="sm")
+        img_a, sk_a, use_a = _side("first")
+        img_b, sk_b, use_b = _side("second")
         with gr.Column():
             model, about, use_saved, thr, btn = common.controls(tab_models)
     result_json, result_md, plot = common.result_area()

@@ -75,14 +75,12 @@ def build(tab_models: list[str]) -> None:
     series_plot = gr.Plot(label="The two series as the model sees them")
     gr.Markdown(EXPLAIN)
     gr.Examples(series_examples(), inputs=[text_a, text_b], label="Examples (held-out datasets)")
-    with gr.Accordion("Compare encoders on this pair (LSTM vs Transformer)", open=False):
-        enc_btn = gr.Button("Score with every series encoder")
-        table = gr.Dataframe(headers=common.ENCODER_COLUMNS, interactive=False)
     state = gr.State({})
     btn.click(common.with_state(common.friendly("compare the series")(compare_series)),
               [file_a, text_a, file_b, text_b, model, use_saved, thr],
               [result_json, result_md, plot, series_plot, state], api_name="compare_series")
-    enc_btn.click(common.friendly("compare the encoders")(
-        lambda fa, ta, fb, tb: compare_encoders(fa, ta, fb, tb, tab_models)),
-        [file_a, text_a, file_b, text_b], table, api_name="compare_series_encoders")
+    common.encoder_comparison("Compare encoders on this pair (LSTM vs Transformer)", "series",
+                              [file_a, text_a, file_b, text_b],
+                              lambda fa, ta, fb, tb: compare_encoders(fa, ta, fb, tb, tab_models),
+                              "compare_series_encoders")
     common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "timeseries")

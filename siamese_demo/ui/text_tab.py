@@ -46,13 +46,10 @@ def build(tab_models: list[str]) -> None:
         hl_b = gr.HighlightedText(label="Second text: token contributions", show_legend=False)
     gr.Markdown(EXPLAIN)
     gr.Examples(text_examples(), inputs=[text_a, text_b], label="Examples (not from the training data)")
-    with gr.Accordion("Compare encoders on this pair (Transformer vs LSTM)", open=False):
-        enc_btn = gr.Button("Score with every text encoder")
-        table = gr.Dataframe(headers=common.ENCODER_COLUMNS, interactive=False)
     state = gr.State({})
     btn.click(common.with_state(common.friendly("compare the texts")(compare_texts)),
               [text_a, text_b, model, use_saved, thr], [result_json, result_md, plot, hl_a, hl_b, state],
               api_name="compare_texts")
-    enc_btn.click(common.friendly("compare the encoders")(lambda a, b: compare_encoders(a, b, tab_models)),
-                  [text_a, text_b], table, api_name="compare_text_encoders")
+    common.encoder_comparison("Compare encoders on this pair (Transformer vs LSTM)", "text", [text_a, text_b],
+                              lambda a, b: compare_encoders(a, b, tab_models), "compare_text_encoders")
     common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "text")
