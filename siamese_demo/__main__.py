@@ -23,18 +23,26 @@ def _item(model, arg: str) -> Any:
 
 
 def _train(model, args) -> dict:
-    """Fine-tune with a tqdm bar (the engine itself never prints)."""
+    """Fine-tune with a tqdm bar (the engine itself never prints). Under ``torchrun`` every process
+    trains its share of each batch; only rank 0 shows progress and writes the output."""
     from tqdm import tqdm
 
-    from .finetune import finetune
-    from .train import TrainConfig
+    from .augment import AugmentConfig
+    from .distributed import is_main_process, world_size
+    from .finetune import default_config, finetune
     from .workflows import read_dataset
 
-    if args.loss == "bce" and model.head is None:
-        raise ValueError("the base model has no pair head; use --loss contrastive or triplet")
-    cfg = TrainConfig(loss=args.loss, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                      time_budget_s=args.time_budget, seed=args.seed)
-    bar = tqdm(total=args.epochs, desc="epochs", file=sys.stderr)
+    data = read_dataset(model.modality, args.data)
+    overrides = {k: v for k, v in {
+        "loss": args.loss, "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+        "time_budget_s": args.time_budget, "seed": args.seed, "margin": args.margin, "mining": args.mining,
+        "optimizer": args.optimizer, "weight_decay": args.weight_decay,
+        "early_stopping_patience": args.patience, "threshold_policy": args.threshold_policy,
+        "device": args.device}.items() if v is not None}
+    if args.no_augment:
+        overrides["augment"] = AugmentConfig(enabled=False)
+    cfg = default_config(model, data, **overrides)
+    bar = tqdm(total=cfg.epochs, desc="epochs", file=sys.stderr, disable=not is_main_process())
 
     def progress(event) -> None:
         if event.kind == "epoch" and event.epoch > 0:
@@ -42,10 +50,21 @@ def _train(model, args) -> dict:
             bar.set_postfix(val_loss=f"{event.data['val_loss']:.4f}", val_auc=f"{event.data['val_auc']:.3f}")
 
     try:
-        _, report = finetune(model, read_dataset(model.modality, args.data), cfg, [progress], out=args.out)
+        result = finetune(model, data, cfg, [progress], split_mode=args.split,
+                          base_name=args.base)
     finally:
         bar.close()
-    return report
+    report = result.report
+    if is_main_process():
+        from .finetune import write
+
+        write(result.model, report, args.out)
+    keys = ("auc", "eer", "accuracy", "threshold", "spearman")
+    return {"out": args.out, "split": report["split"], "stopped": report["stopped"],
+            "best_epoch": report["best_epoch"], "train_time_s": report["train_time_s"],
+            "world_size": world_size(),
+            "base": {k: report["base"][k] for k in keys if k in report["base"]},
+            "finetuned": {k: report["finetuned"][k] for k in keys if k in report["finetuned"]}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,11 +87,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="image zip/folder, text CSV, or series CSV/TSV/.ts")
     p.add_argument("--base", required=True, help="model to start from (shipped name or checkpoint folder)")
     p.add_argument("--out", required=True)
-    p.add_argument("--loss", choices=["contrastive", "triplet", "bce"], default="contrastive")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--loss", choices=["contrastive", "triplet", "bce"], help="default: the base model's loss")
+    p.add_argument("--margin", type=float, help="default: the loss's default margin")
+    p.add_argument("--mining", choices=["random", "semihard", "hard"])
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--lr", type=float, help="default: a tenth of the base model's, at most 5e-4")
+    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
+    p.add_argument("--weight-decay", type=float, help="L2 regularisation (default 1e-4)")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 4; 0 = off)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--time-budget", type=float, default=120.0, help="seconds")
+    p.add_argument("--threshold-policy", choices=["max_accuracy", "eer", "target_far"])
+    p.add_argument("--split", choices=["auto", "by class", "by sample"], default="auto")
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--device", help="cpu, cuda, or auto (default: cuda when present)")
     p.add_argument("--seed", type=int, default=0)
     sub.add_parser("models", help="list the shipped models")
     args = parser.parse_args(argv)
@@ -98,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:  # DataError and CheckpointError are ValueErrors
         print(json.dumps({"error": str(exc)}), file=sys.stderr)
         return 2
-    print(json.dumps(out, indent=2))
+    from .distributed import cleanup, is_main_process
+
+    if is_main_process():
+        print(json.dumps(out, indent=2))
+    cleanup()
     return 0
 
 

@@ -1,13 +1,15 @@
-"""Fine-tune a model on a small dataset: split, evaluate the base, train, evaluate, save.
+"""Fine-tune a model on a small dataset: split, suggest settings, evaluate the base, train, evaluate.
 
-Used by the CLI (``python -m siamese_demo train``); the threshold of both the base and the
-fine-tuned model is chosen on the validation split and both are reported on the same test split.
+Used by the CLI (``python -m siamese_demo train``) and the fine-tune tab. The threshold of both the
+base and the fine-tuned model is chosen on the validation split; both are reported on the same test
+split, with ROC curves, distance histograms, a 2-D projection and the hardest test pairs.
 """
 from __future__ import annotations
 
 import copy
 import json
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,69 +17,271 @@ import numpy as np
 
 from . import evaluate as ev
 from .errors import DataError
-from .pairs import PairSet, Samples
+from .inspect_data import summarize
+from .pairs import PairSet, Samples, make_pairs
 from .siamese import SiameseModel
 from .train import Callback, TrainConfig, fit
-from .workflows import pair_distances
+
+SPLIT_MODES = ("auto", "by class", "by sample")
+MIN_CLASSES_FOR_CLASS_SPLIT = 15  # fewer classes: too few unseen test classes for stable numbers
 
 
-def split(data: Samples | PairSet, val_frac: float = 0.2, test_frac: float = 0.2, seed: int = 0,
-          min_classes_for_class_split: int = 6) -> tuple[Any, Any, Any, str]:
-    """Train / validation / test. Class-labelled data with enough classes is split by class (test
-    classes unseen, as in verification); otherwise by sample. Returns the three parts and the mode."""
+def split(data: Samples | PairSet, mode: str = "auto", val_frac: float = 0.2, test_frac: float = 0.2,
+          seed: int = 0) -> tuple[Any, Any, Any, str]:
+    """Train / validation / test, seeded. ``auto`` splits class-labelled data with at least 15
+    classes by class (test classes unseen, as in verification), anything else by sample."""
+    if mode not in SPLIT_MODES:
+        raise ValueError(f"split must be one of {SPLIT_MODES}")
     rng = np.random.default_rng(seed)
-    if isinstance(data, Samples) and data.labels is not None:
-        classes = sorted(set(map(str, data.labels)))
-        if len(classes) >= min_classes_for_class_split:
-            order = rng.permutation(len(classes))
-            n_test = max(2, int(round(len(classes) * test_frac)))
-            n_val = max(2, int(round(len(classes) * val_frac)))
-            test_c = {classes[i] for i in order[:n_test]}
-            val_c = {classes[i] for i in order[n_test: n_test + n_val]}
-            parts = [[i for i, c in enumerate(map(str, data.labels)) if (c in test_c, c in val_c) == key]
-                     for key in ((False, False), (False, True), (True, False))]
-            return data.subset(parts[0]), data.subset(parts[1]), data.subset(parts[2]), "by class"
+    labelled = isinstance(data, Samples) and data.labels is not None
+    classes = sorted(set(map(str, data.labels))) if labelled else []
+    if mode == "by class" and not labelled:
+        raise DataError("a split by class needs class labels (class folders or a 'label' column)")
+    if mode == "by class" or (mode == "auto" and len(classes) >= MIN_CLASSES_FOR_CLASS_SPLIT):
+        if len(classes) < 6:
+            raise DataError(f"{len(classes)} classes are too few to split by class (need 6 or more); "
+                            "split by sample instead")
+        order = rng.permutation(len(classes))
+        n_test = max(2, int(round(len(classes) * test_frac)))
+        n_val = max(2, int(round(len(classes) * val_frac)))
+        test_c = {classes[i] for i in order[:n_test]}
+        val_c = {classes[i] for i in order[n_test: n_test + n_val]}
+        labels = list(map(str, data.labels))
+        parts = [[i for i, c in enumerate(labels) if (c in test_c, c in val_c) == key]
+                 for key in ((False, False), (False, True), (True, False))]
+        return data.subset(parts[0]), data.subset(parts[1]), data.subset(parts[2]), "by class"
     n = len(data)
     if n < 10:
         raise DataError(f"{n} samples is too few to split into train, validation and test (need 10 or more)")
+    if labelled:  # stratified, so every split keeps every class where possible
+        by_class: dict[str, list[int]] = {}
+        for i, c in enumerate(map(str, data.labels)):
+            by_class.setdefault(c, []).append(i)
+        tr, va, te = [], [], []
+        for c in classes:
+            idx = rng.permutation(by_class[c]).tolist()
+            k_te = int(round(len(idx) * test_frac)) if len(idx) >= 3 else 0
+            k_va = int(round(len(idx) * val_frac)) if len(idx) >= 3 else 0
+            te += idx[:k_te]
+            va += idx[k_te: k_te + k_va]
+            tr += idx[k_te + k_va:]
+        return data.subset(sorted(tr)), data.subset(sorted(va)), data.subset(sorted(te)), "by sample"
     order = rng.permutation(n)
     n_test, n_val = max(2, int(round(n * test_frac))), max(2, int(round(n * val_frac)))
     test, val, train = order[:n_test], order[n_test: n_test + n_val], order[n_test + n_val:]
-    return data.subset(train.tolist()), data.subset(val.tolist()), data.subset(test.tolist()), "by sample"
+    return data.subset(sorted(train.tolist())), data.subset(sorted(val.tolist())), \
+        data.subset(sorted(test.tolist())), "by sample"
 
 
-def assess(model: SiameseModel, val, test, policy: str = "max_accuracy", n_pairs: int = 1000,
-           seed: int = 0) -> dict[str, float]:
-    """Threshold chosen on ``val``, metrics on ``test``."""
+def base_training(base: SiameseModel) -> dict[str, Any]:
+    return base.info.get("training", {}).get("config", {})
+
+
+def suggest_margin(model: SiameseModel, train: Samples | PairSet, loss: str, seed: int = 0) -> float | None:
+    """A margin on the scale of the base model's distances on this data. Contrastive: the 75th
+    percentile of different-pair distances (most negatives inside the margin still give a
+    gradient). Triplet: half the gap between the median different- and same-pair distance, at
+    least a tenth of the median different-pair distance. None for binary cross-entropy."""
+    if loss == "bce" or model.head is not None:
+        return None
+    from .workflows import pair_distances
+
+    try:
+        d, y = pair_distances(model, train, 400, seed)
+    except DataError:
+        return None
+    pos, neg = d[y >= 0.5], d[y < 0.5]
+    if len(pos) == 0 or len(neg) == 0:
+        return None
+    if loss == "contrastive":
+        m = float(np.quantile(neg, 0.75))
+    else:
+        m = max(0.5 * float(np.median(neg) - np.median(pos)), 0.1 * float(np.median(neg)))
+    return round(max(m, 1e-3), 4)
+
+
+def default_config(base: SiameseModel, data: Samples | PairSet, **overrides) -> TrainConfig:
+    """Settings that work for a first run: the base model's own loss and mining when the data allow
+    them, a fine-tuning learning rate (a tenth of the base's, at most 5e-4), early stopping on
+    validation AUC, a two-minute budget. ``overrides`` win."""
+    trained = base_training(base)
+    loss = trained.get("loss", "contrastive")
+    if isinstance(data, PairSet) and loss == "triplet":
+        loss = "contrastive"
+    if isinstance(data, Samples) and loss == "bce" and base.head is None:
+        loss = "contrastive"
+    if base.head is not None:
+        loss = "bce"
+    lr = min(5e-4, float(trained.get("lr", 5e-3)) / 10) if trained else 1e-3
+    graded = isinstance(data, PairSet) and data.graded
+    cfg = dict(loss=loss, mining=trained.get("mining", "semihard"), lr=lr, epochs=15, batch_size=32,
+               weight_decay=1e-4, early_stopping_patience=4, lr_patience=2,
+               monitor="val_spearman" if graded else "val_auc", time_budget_s=120.0)
+    cfg.update(overrides)
+    return TrainConfig(**cfg)
+
+
+def _projection(emb: np.ndarray, labels: Sequence[Any] | None, cap: int = 600, seed: int = 0) -> dict[str, Any]:
+    """2-D PCA of test embeddings (scikit-learn), at most ``cap`` points."""
+    from sklearn.decomposition import PCA
+
+    idx = np.arange(len(emb))
+    if len(idx) > cap:
+        idx = np.sort(np.random.default_rng(seed).choice(len(emb), cap, replace=False))
+    if len(idx) < 3:
+        return {"x": [], "y": [], "label": []}
+    xy = PCA(n_components=2, random_state=seed).fit_transform(emb[idx])
+    lab = ["?" if labels is None else str(labels[i]) for i in idx]
+    return {"x": xy[:, 0].round(4).tolist(), "y": xy[:, 1].round(4).tolist(), "label": lab,
+            "index": idx.tolist()}
+
+
+def _describe(item: Any, name: str | None) -> str:
+    if isinstance(item, str):
+        return item if len(item) <= 120 else item[:117] + "..."
+    return name or type(item).__name__
+
+
+@dataclass
+class Assessment:
+    metrics: dict[str, float]
+    distances: np.ndarray
+    labels: np.ndarray
+    pair_index: tuple[np.ndarray, np.ndarray] | None   # indices into the test split (class-labelled data)
+    embeddings: np.ndarray | None = None
+
+    def to_dict(self, details: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {**self.metrics}
+        if details:
+            pts = ev.roc_points(self.distances, self.labels)
+            keep = np.unique(np.linspace(0, len(pts["fpr"]) - 1, min(len(pts["fpr"]), 200)).astype(int))
+            out["roc"] = {"fpr": pts["fpr"][keep].round(4).tolist(), "tpr": pts["tpr"][keep].round(4).tolist()}
+            y = self.labels >= 0.5
+            out["distances"] = {"positive": self.distances[y].round(5).tolist(),
+                                "negative": self.distances[~y].round(5).tolist()}
+        return out
+
+
+def assess(model: SiameseModel, val, test, policy: str = "max_accuracy", target_far: float = 0.01,
+           n_pairs: int = 1000, seed: int = 0) -> Assessment:
+    """Threshold chosen on ``val``, metrics on ``test`` (the same pairs for every model)."""
+    from .workflows import pair_distances
+
     dv, yv = pair_distances(model, val, n_pairs, seed + 11)
-    dt, yt = pair_distances(model, test, n_pairs, seed + 12)
-    thr = ev.choose_threshold(dv, yv, policy)
+    thr = ev.choose_threshold(dv, yv, policy, target_far)
+    emb = None
+    if isinstance(test, PairSet):
+        dt, yt = pair_distances(model, test, n_pairs, seed + 12)
+        index = None
+    else:
+        emb = model.embed(test.items)
+        i, j, yt = make_pairs(test.label_ids(), n_pairs, seed + 12)
+        dt = model.distances_from_embeddings(emb[i], emb[j])
+        index = (i, j)
     graded = test.labels if isinstance(test, PairSet) and test.graded else None
-    return ev.pair_report(dt, yt, thr, graded=graded)
+    return Assessment(ev.pair_report(dt, yt, thr, graded=graded), dt, np.asarray(yt, dtype=np.float32), index, emb)
 
 
-def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | None = None,
-             callbacks: Sequence[Callback] = (), cancel: threading.Event | None = None,
-             out: str | Path | None = None) -> tuple[SiameseModel, dict[str, Any]]:
-    """Fine-tune a copy of ``base`` on ``data``; returns the model and a report (base vs fine-tuned
-    on the same test split). With ``out`` the checkpoint and ``report.json`` are written there."""
-    cfg = config or TrainConfig()
+def hardest_pairs(a: Assessment, test, k: int = 5) -> list[dict[str, Any]]:
+    """Same pairs with the largest distances and different pairs with the smallest."""
+    y = a.labels >= 0.5
+    rows = []
+    for want, order in ((True, np.argsort(-a.distances)), (False, np.argsort(a.distances))):
+        for p in [p for p in order if y[p] == want][:k]:
+            if a.pair_index is not None:
+                i, j = int(a.pair_index[0][p]), int(a.pair_index[1][p])
+                names = test.names or [None] * len(test)
+                da, db = _describe(test.items[i], names[i]), _describe(test.items[j], names[j])
+                la, lb = str(test.labels[i]), str(test.labels[j])
+            else:
+                i = j = int(p)
+                da, db = _describe(test.a[p], f"pair {p + 1}"), _describe(test.b[p], f"pair {p + 1}")
+                la = lb = ""
+            rows.append({"kind": "same, but far" if want else "different, but close", "a": da, "b": db,
+                         "class_a": la, "class_b": lb, "distance": round(float(a.distances[p]), 4),
+                         "gold": float(a.labels[p]), "index_a": i, "index_b": j})
+    return rows
+
+
+@dataclass
+class FinetuneResult:
+    model: SiameseModel
+    report: dict[str, Any]
+    test: Samples | PairSet = field(repr=False)
+
+
+def prepare(base: SiameseModel, data: Samples | PairSet, split_mode: str = "auto", seed: int = 0):
+    """Split and summarise; raises DataError when the data cannot train."""
     from .data import check_trainable
 
     if isinstance(data, Samples):
         check_trainable(data)
-    train, val, test, mode = split(data, seed=cfg.seed)
-    model = copy.deepcopy(base)
-    report: dict[str, Any] = {"split": mode, "data": {"train": train.summary(), "validation": val.summary(),
-                                                      "test": test.summary()},
-                              "base": assess(base, val, test, cfg.threshold_policy, seed=cfg.seed)}
-    result = fit(model, train, val, cfg, callbacks, cancel)
-    report["finetuned"] = assess(model, val, test, cfg.threshold_policy, seed=cfg.seed)
-    report["stopped"], report["best_epoch"] = result.stopped, result.best_epoch
-    model.info["finetune_report"] = report
-    if out is not None:
-        from .checkpoint import save
+    train, val, test, mode = split(data, split_mode, seed=seed)
+    if isinstance(train, Samples) and train.labels is not None:
+        check_trainable(train)
+    parts = {"train": train, "validation": val, "test": test}
+    return parts, summarize(base, parts, mode)
 
-        save(model, out, name=Path(out).name)
-        (Path(out) / "report.json").write_text(json.dumps(report, indent=2))
-    return model, report
+
+def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | None = None,
+             callbacks: Sequence[Callback] = (), cancel: threading.Event | None = None,
+             out: str | Path | None = None, split_mode: str = "auto", base_name: str = "base") -> FinetuneResult:
+    """Fine-tune a copy of ``base`` on ``data`` (``base`` is never modified). Returns the model and
+    a report: data summary, base vs fine-tuned on the same test split, curves, hardest pairs. With
+    ``out`` the checkpoint folder (with ``report.json``) is written there."""
+    cfg = config or default_config(base, data)
+    parts, summary = prepare(base, data, split_mode, cfg.seed)
+    train, val, test = parts["train"], parts["validation"], parts["test"]
+    model = copy.deepcopy(base)
+    model.info.pop("test_metrics", None)  # the base's numbers do not describe the fine-tuned model
+    model.info.get("card", {}).pop("metrics_markdown", None)
+    if cfg.loss == "bce" and model.head is None:
+        raise DataError("binary cross-entropy needs a model with a pair head; this base has none. "
+                        "Choose contrastive or triplet loss")
+    before = assess(base, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
+    result = fit(model, train, val, cfg, callbacks, cancel)
+    after = assess(model, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
+    labels = test.labels if isinstance(test, Samples) else None
+    report: dict[str, Any] = {
+        "base_model": base_name, "split": summary["split"], "data": summary, "config": cfg.to_dict(),
+        "seed": cfg.seed, "base": before.to_dict(), "finetuned": after.to_dict(),
+        "stopped": result.stopped, "best_epoch": result.best_epoch, "history": result.history,
+        "train_time_s": round(result.record["train_time_s"], 2), "margin": result.record["margin"],
+        "hardest_pairs": hardest_pairs(after, test),
+    }
+    if after.embeddings is not None:
+        report["projection"] = {"base": _projection(before.embeddings, labels, seed=cfg.seed),
+                                "finetuned": _projection(after.embeddings, labels, seed=cfg.seed)}
+    model.info["finetune_report"] = {k: report[k] for k in ("base_model", "split", "seed", "stopped", "best_epoch")} | {
+        "test": {"base": before.to_dict(False), "finetuned": after.to_dict(False)}}
+    if out is not None:
+        write(model, report, out)
+    return FinetuneResult(model, report, test)
+
+
+def write(model: SiameseModel, report: dict[str, Any], out: str | Path) -> Path:
+    """The checkpoint folder (config, weights, card, run record) plus ``report.json``."""
+    from .card import update_card
+    from .checkpoint import save
+
+    out = Path(out)
+    save(model, out, name=out.name, card={
+        "description": f"Fine-tuned from `{report['base_model']}` with the siamese_demo engine.",
+        "training_data": f"an uploaded dataset: {json.dumps(report['data']['splits'])}"})
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=float))
+    update_card(out, report_markdown(report))
+    return out
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    """Base vs fine-tuned on the test split, as a markdown table."""
+    rows = ["| model | test ROC AUC | EER | accuracy at threshold | threshold (chosen on validation) |",
+            "|---|---|---|---|---|"]
+    for key, label in (("base", f"base (`{report['base_model']}`)"), ("finetuned", "fine-tuned")):
+        m = report[key]
+        rows.append(f"| {label} | {m['auc']:.3f} | {m['eer']:.3f} | {m['accuracy']:.3f} | {m['threshold']:.4f} |")
+    if "spearman" in report["base"]:
+        rows.append(f"\nSpearman on test: base {report['base']['spearman']:.3f}, "
+                    f"fine-tuned {report['finetuned']['spearman']:.3f}.")
+    return "\n".join(rows) + (f"\n\nSplit {report['split']}, seed {report['seed']}; stopped: {report['stopped']} "
+                              f"(best epoch {report['best_epoch']}), {report['train_time_s']:.0f} s of training.")

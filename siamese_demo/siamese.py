@@ -73,9 +73,10 @@ class SiameseModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Batch dict -> (B, D) embeddings (L2-normalised when ``normalize``)."""
-        emb = self.encoder(batch)
+    def encode(self, batch: dict[str, torch.Tensor], encoder: torch.nn.Module | None = None) -> torch.Tensor:
+        """Batch dict -> (B, D) embeddings (L2-normalised when ``normalize``). ``encoder`` replaces
+        the own encoder for one call (the training engine passes its DistributedDataParallel wrapper)."""
+        emb = (encoder or self.encoder)(batch).float()
         return F.normalize(emb, dim=-1) if self.normalize else emb
 
     def forward(self, batch_a: dict[str, torch.Tensor], batch_b: dict[str, torch.Tensor]):

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from . import distributed as dist_
 from . import evaluate as ev
 from .augment import AugmentConfig, build_augmentation
 from .distances import pair_distance
@@ -54,7 +55,7 @@ class TrainConfig:
     threshold_policy: str = "max_accuracy"
     target_far: float = 0.01
     val_pairs: int = 1000              # validation pairs built from class-labelled samples
-    device: str = "cpu"
+    device: str = "auto"               # "auto": the GPU when one is present (bf16 autocast), else the CPU
 
     def resolved_margin(self, distance: str) -> float:
         if self.margin is not None:
@@ -138,7 +139,7 @@ class _Data:
             self.labels = train.label_ids()
             if train.labels is not None:
                 self.sampler = MPerClassSampler(self.labels, min(cfg.m_per_class, cfg.batch_size // 2),
-                                                cfg.batch_size, cfg.seed)
+                                                cfg.batch_size, cfg.seed + dist_.rank())
             else:
                 if len(train) < 2:
                     raise DataError("need at least two samples to train")
@@ -184,7 +185,7 @@ class _Data:
         if self.cfg.steps_per_epoch:
             return self.cfg.steps_per_epoch
         n = len(self.ta) if self.pairs_mode else len(self.tx)
-        return max(1, int(np.ceil(n / self.cfg.batch_size)))
+        return max(1, int(np.ceil(n / (self.cfg.batch_size * dist_.world_size()))))
 
     def batches(self, rng: np.random.Generator):
         """Yield training batches for one epoch."""
@@ -273,7 +274,15 @@ def fit(
         raise ValueError("binary cross-entropy needs a model built with head=True")
     started = time.perf_counter()
     seed_everything(cfg.seed)
-    model.to(cfg.device)
+    device = dist_.resolve_device(cfg.device)
+    distributed = dist_.setup(device)
+    model.to(device)
+    amp = device.startswith("cuda")  # bf16 autocast on GPU: no loss scaling needed
+    encoder = model.encoder
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        encoder = DistributedDataParallel(model.encoder, device_ids=[torch.device(device).index] if amp else None)
     margin = cfg.resolved_margin(model.distance)
     losses = {"contrastive": ContrastiveLoss(margin), "triplet": TripletLoss(margin, model.distance),
               "bce": PairBCELoss()}
@@ -281,7 +290,7 @@ def fit(
     opt = make_optimizer(model, cfg)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
         opt, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr)
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(cfg.seed + dist_.rank())
 
     def emit(kind: str, epoch: int, step: int, payload: dict[str, Any] | None = None):
         ev_ = TrainEvent(kind, epoch, step, dict(payload or {}))
@@ -309,27 +318,33 @@ def fit(
         model.train()
         total, count = 0.0, 0
         for items, labels in data.batches(rng):
-            if cancel is not None and cancel.is_set():
-                stopped = "cancelled"
+            cancelled = cancel is not None and cancel.is_set()
+            over = cfg.time_budget_s is not None and time.perf_counter() - started > cfg.time_budget_s
+            if distributed and dist_.any_flag(cancelled or over, device):
+                cancelled, over = cancelled, not cancelled
+            if cancelled or over:
+                stopped = "cancelled" if cancelled else "time_budget"
                 break
-            if cfg.time_budget_s is not None and time.perf_counter() - started > cfg.time_budget_s:
-                stopped = "time_budget"
-                break
-            batch = {k: v.to(cfg.device) for k, v in model.preprocessor.collate(items).items()}
-            labels = labels.to(cfg.device)
-            emb = model.encode(batch)
-            if data.pairs_mode:
-                half = emb.shape[0] // 2
-                loss = _loss_for_pairs(model, emb[:half], emb[half:], labels, cfg, losses)
-            else:
-                loss = _loss_for_labels(model, emb, labels, cfg, losses, margin)
+            batch = {k: v.to(device, non_blocking=True) for k, v in model.preprocessor.collate(items).items()}
+            labels = labels.to(device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                emb = model.encode(batch, encoder)
+                if data.pairs_mode:
+                    half = emb.shape[0] // 2
+                    loss = _loss_for_pairs(model, emb[:half], emb[half:], labels, cfg, losses)
+                else:
+                    loss = _loss_for_labels(model, emb, labels, cfg, losses, margin)
             if loss is None:
-                continue
+                if not distributed:
+                    continue
+                loss = emb.sum() * 0.0  # every process must run backward for DDP's all-reduce
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"the loss became {float(loss)} at epoch {epoch}, step {step}; "
-                                         "try a lower learning rate")
+                                         "the run was stopped. Try a lower learning rate")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if distributed and model.head is not None:
+                dist_.average_gradients(model.head.parameters(), device)
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
@@ -340,7 +355,7 @@ def fit(
         if count == 0 and stopped != "completed":
             emit(stopped, epoch, step)
             break
-        res = _validate(model, data, cfg, losses)
+        res = dist_.from_main(_validate(model, data, cfg, losses))
         lr_before = opt.param_groups[0]["lr"]
         sched.step(res["val_loss"])
         lr_after = opt.param_groups[0]["lr"]
@@ -377,7 +392,8 @@ def fit(
         "threshold": {"value": model.threshold, "policy": cfg.threshold_policy},
         "train_time_s": time.perf_counter() - started,
         "environment": {"torch": torch.__version__, "python": platform.python_version(),
-                        "device": cfg.device, "threads": torch.get_num_threads()},
+                        "device": device, "threads": torch.get_num_threads(), "world_size": dist_.world_size(),
+                        "mixed_precision": "bf16" if amp else None},
     }
     model.info["training"] = record
     emit("end", history[-1]["epoch"], step, {"stopped": stopped, "best_epoch": best_epoch,

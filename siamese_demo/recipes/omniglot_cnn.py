@@ -66,8 +66,9 @@ def main(argv=None) -> None:
     p.add_argument("--time-budget", type=float, default=1500.0)
     p.add_argument("--size", type=int, default=48)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     seed_everything(args.seed)  # the model is initialised before fit() seeds again
     data = read_image_dataset(args.data)
     tr, va, te = split(data)

@@ -1,0 +1,138 @@
+"""What a dataset will give the training before it starts: classes and counts, the pairs and
+triplets that can be built, duplicates across splits, small classes, imbalance, and a preview of
+positive and negative pairs. Pure functions over :class:`Samples` / :class:`PairSet`."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import torch
+
+from .pairs import PairSet, Samples, make_pairs
+
+NEAR_DUPLICATE_COSINE = 0.995  # prepared images/series this alike count as near-duplicates
+IMBALANCE_RATIO = 5.0
+
+
+def pair_counts(data: Samples | PairSet) -> dict[str, int]:
+    """How many positive / negative pairs and triplets the data can form (exact counts)."""
+    if isinstance(data, PairSet):
+        pos = int((data.labels >= 0.5).sum())
+        return {"positive_pairs": pos, "negative_pairs": len(data) - pos, "triplets": 0}
+    if data.labels is None:  # each item with an augmented view of itself; others are negatives
+        n = len(data)
+        return {"positive_pairs": n, "negative_pairs": n * (n - 1) // 2, "triplets": n * (n - 1)}
+    counts = np.array(list(Counter(map(str, data.labels)).values()), dtype=np.int64)
+    n = int(counts.sum())
+    pos = int((counts * (counts - 1) // 2).sum())
+    return {"positive_pairs": pos, "negative_pairs": n * (n - 1) // 2 - pos,
+            "triplets": int((counts * (counts - 1) * (n - counts)).sum())}
+
+
+def _items(data: Samples | PairSet) -> list[Any]:
+    return list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b)
+
+
+def _norm_text(t: str) -> str:
+    return re.sub(r"[^\w]+", " ", str(t).lower()).strip()
+
+
+def _fingerprints(model, items: list[Any]) -> tuple[list[str], torch.Tensor | None]:
+    """Exact keys and, for images/series, unit vectors of the prepared tensors (for near-duplicates)."""
+    if model.modality == "text":
+        return [_norm_text(t) for t in items], None
+    tensors = model.prepare(items)
+    keys = [str(hash(t.numpy().tobytes())) for t in tensors]
+    flat = torch.stack([t.float().flatten() for t in tensors])
+    flat = flat - flat.mean(dim=1, keepdim=True)
+    return keys, torch.nn.functional.normalize(flat, dim=1)
+
+
+def cross_split_duplicates(model, parts: dict[str, Samples | PairSet]) -> dict[str, dict[str, int]]:
+    """Items of validation/test that also occur in train: identical after the model's preprocessing
+    (or the same text up to case and punctuation), and near-identical (cosine >= 0.995) for
+    images and series."""
+    train_keys, train_vec = _fingerprints(model, _items(parts["train"]))
+    seen = set(train_keys)
+    out = {}
+    for name in ("validation", "test"):
+        keys, vec = _fingerprints(model, _items(parts[name]))
+        exact = sum(k in seen for k in keys)
+        near = exact
+        if vec is not None and train_vec is not None and len(keys):
+            near = int(((vec @ train_vec.T).max(dim=1).values >= NEAR_DUPLICATE_COSINE).sum())
+        out[name] = {"exact": int(exact), "near": int(max(near, exact))}
+    return out
+
+
+def summarize(model, parts: dict[str, Samples | PairSet], split_mode: str) -> dict[str, Any]:
+    """Counts per split and warnings a visitor should read before training."""
+    train = parts["train"]
+    warnings: list[str] = []
+    summary: dict[str, Any] = {"split": split_mode, "kind": "pairs" if isinstance(train, PairSet) else
+                               ("labelled" if train.labels is not None else "unlabelled"), "splits": {}}
+    for name, part in parts.items():
+        summary["splits"][name] = {**part.summary(), **pair_counts(part)}
+    if isinstance(train, Samples) and train.labels is not None:
+        counts = Counter(map(str, train.labels))
+        summary["class_counts"] = dict(sorted(counts.items()))
+        small = sorted(c for c, k in counts.items() if k < 2)
+        summary["classes_too_small"] = small
+        if small:
+            warnings.append(f"{len(small)} training class(es) have a single sample and cannot form positive "
+                            f"pairs: {', '.join(small[:5])}{' ...' if len(small) > 5 else ''}")
+        ratio = max(counts.values()) / max(min(counts.values()), 1)
+        summary["imbalance_ratio"] = round(ratio, 2)
+        if ratio >= IMBALANCE_RATIO:
+            warnings.append(f"classes are imbalanced: the largest has {ratio:.0f}x the samples of the smallest; "
+                            "batches draw the same number per class, so small classes are repeated more often")
+    elif isinstance(train, PairSet):
+        share = float((train.labels >= 0.5).mean()) if len(train) else 0.0
+        summary["positive_share"] = round(share, 3)
+        if share < 0.2 or share > 0.8:
+            warnings.append(f"{share:.0%} of the training pairs are positive; a threshold chosen for accuracy "
+                            "will lean towards the majority")
+    else:
+        warnings.append("no labels: the model learns that an item and an augmented copy of it are the same "
+                        "(self-supervised); the test numbers measure exactly that")
+    dup = cross_split_duplicates(model, parts)
+    summary["duplicates_across_splits"] = dup
+    for name, d in dup.items():
+        if d["near"]:
+            warnings.append(f"{d['near']} {name} item(s) are (near-)duplicates of training items "
+                            f"({d['exact']} identical): {name} numbers will look better than they are")
+    for name in ("validation", "test"):
+        pc = summary["splits"][name]
+        if pc["positive_pairs"] == 0 or pc["negative_pairs"] == 0:
+            warnings.append(f"the {name} split cannot form both positive and negative pairs")
+    summary["warnings"] = warnings
+    return summary
+
+
+def preview_pairs(data: Samples | PairSet, n: int = 4, seed: int = 0) -> list[dict[str, Any]]:
+    """A few positive and negative training pairs, as the engine will build them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    if isinstance(data, PairSet):
+        y = data.labels >= 0.5
+        for want in (True, False):
+            idx = np.flatnonzero(y == want)
+            for k in rng.permutation(idx)[:n]:
+                out.append({"a": data.a[k], "b": data.b[k], "label": float(data.labels[k]),
+                            "a_name": f"pair {k + 1}", "b_name": f"pair {k + 1}"})
+        return out
+    names = data.names or [f"item {i + 1}" for i in range(len(data))]
+    if data.labels is None:
+        for k in rng.permutation(len(data))[:n]:
+            out.append({"a": data.items[k], "b": data.items[k], "label": 1.0, "a_name": names[k],
+                        "b_name": f"{names[k]} (augmented view)"})
+        return out
+    i, j, y = make_pairs(data.label_ids(), 400, seed)
+    for want in (1.0, 0.0):
+        for k in [k for k in range(len(y)) if y[k] == want][:n]:
+            a, b = int(i[k]), int(j[k])
+            out.append({"a": data.items[a], "b": data.items[b], "label": want,
+                        "a_name": f"{names[a]} [{data.labels[a]}]", "b_name": f"{names[b]} [{data.labels[b]}]"})
+    return out
