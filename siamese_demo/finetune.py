@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from . import evaluate as ev
 from .errors import DataError
@@ -225,7 +226,8 @@ def prepare(base: SiameseModel, data: Samples | PairSet, split_mode: str = "auto
 
 def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | None = None,
              callbacks: Sequence[Callback] = (), cancel: threading.Event | None = None,
-             out: str | Path | None = None, split_mode: str = "auto", base_name: str = "base") -> FinetuneResult:
+             out: str | Path | None = None, split_mode: str = "auto", base_name: str = "base",
+             distance: str | None = None) -> FinetuneResult:
     """Fine-tune a copy of ``base`` on ``data`` (``base`` is never modified). Returns the model and
     a report: data summary, base vs fine-tuned on the same test split, curves, hardest pairs. With
     ``out`` the checkpoint folder (with ``report.json``) is written there."""
@@ -235,9 +237,13 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     model = copy.deepcopy(base)
     model.info.pop("test_metrics", None)  # the base's numbers do not describe the fine-tuned model
     model.info.get("card", {}).pop("metrics_markdown", None)
-    if cfg.loss == "bce" and model.head is None:
-        raise DataError("binary cross-entropy needs a model with a pair head; this base has none. "
-                        "Choose contrastive or triplet loss")
+    if distance is not None and model.head is None:
+        model.distance = distance
+    if cfg.loss == "bce" and model.head is None:  # a new pair head on top of the base's encoder
+        from .losses import PairHead
+
+        torch.manual_seed(cfg.seed)
+        model.head = PairHead(model.encoder.embedding_dim)
     before = assess(base, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
     result = fit(model, train, val, cfg, callbacks, cancel)
     after = assess(model, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)

@@ -12,7 +12,7 @@ import torch
 
 from .pairs import PairSet, Samples, make_pairs
 
-NEAR_DUPLICATE_COSINE = 0.995  # prepared images/series this alike count as near-duplicates
+NEAR_DUPLICATE_COSINE = 0.999  # prepared images/series this alike count as near-duplicates
 IMBALANCE_RATIO = 5.0
 
 
@@ -52,7 +52,7 @@ def _fingerprints(model, items: list[Any]) -> tuple[list[str], torch.Tensor | No
 
 def cross_split_duplicates(model, parts: dict[str, Samples | PairSet]) -> dict[str, dict[str, int]]:
     """Items of validation/test that also occur in train: identical after the model's preprocessing
-    (or the same text up to case and punctuation), and near-identical (cosine >= 0.995) for
+    (or the same text up to case and punctuation), and near-identical (cosine >= 0.999) for
     images and series."""
     train_keys, train_vec = _fingerprints(model, _items(parts["train"]))
     seen = set(train_keys)

@@ -57,14 +57,76 @@ def heatmap_overlay(pixels: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return np.kron(img, np.ones((4, 4, 1), dtype=np.uint8))  # upscale for display
 
 
-def training_curves(history: list[dict]) -> go.Figure:
-    """Train/validation loss and validation AUC per epoch."""
+def training_curves(history: list[dict], marks: Sequence[dict] = ()) -> go.Figure:
+    """Per epoch: train and validation loss, validation AUC, learning rate (log scale); LR drops
+    and the early-stopping / budget / cancel point marked as vertical lines."""
     from plotly.subplots import make_subplots
 
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("loss", "validation AUC", "learning rate"),
+                        horizontal_spacing=0.08)
     ep = [h["epoch"] for h in history]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_scatter(x=ep, y=[h.get("train_loss") for h in history], name="train loss")
-    fig.add_scatter(x=ep, y=[h.get("val_loss") for h in history], name="validation loss")
-    fig.add_scatter(x=ep, y=[h.get("val_auc") for h in history], name="validation AUC", secondary_y=True)
-    fig.update_layout(height=300, margin=dict(l=40, r=20, t=30, b=40), xaxis_title="epoch")
+    fig.add_scatter(x=ep, y=[h.get("train_loss") for h in history], name="train loss", row=1, col=1)
+    fig.add_scatter(x=ep, y=[h.get("val_loss") for h in history], name="validation loss", row=1, col=1)
+    fig.add_scatter(x=ep, y=[h.get("val_auc") for h in history], name="validation AUC", row=1, col=2)
+    if any("val_spearman" in h for h in history):
+        fig.add_scatter(x=ep, y=[h.get("val_spearman") for h in history], name="validation Spearman", row=1, col=2)
+    fig.add_scatter(x=ep, y=[h.get("lr") for h in history], name="learning rate", row=1, col=3)
+    fig.update_yaxes(type="log", row=1, col=3)
+    labels = {"lr_drop": "LR drop", "early_stop": "early stop", "time_budget": "time budget",
+              "cancelled": "cancelled"}
+    for m in marks:
+        for col in (1, 2, 3):
+            fig.add_vline(x=m["epoch"], line_dash="dot", line_color="grey" if m["kind"] == "lr_drop" else "black",
+                          row=1, col=col, annotation_text=labels.get(m["kind"], m["kind"]) if col == 1 else None)
+    fig.update_layout(height=320, margin=dict(l=40, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.2))
+    fig.update_xaxes(title_text="epoch")
+    return fig
+
+
+def roc_curves(curves: dict[str, dict]) -> go.Figure:
+    """ROC curves, one per model: ``{"base": {"fpr", "tpr", "auc"}, ...}``."""
+    fig = go.Figure()
+    for name, c in curves.items():
+        fig.add_scatter(x=c["fpr"], y=c["tpr"], mode="lines", name=f"{name} (AUC {c['auc']:.3f})")
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="chance")
+    fig.update_layout(height=340, margin=dict(l=40, r=20, t=40, b=40), title="ROC on the test split",
+                      xaxis_title="false accept rate", yaxis_title="true accept rate")
+    return fig
+
+
+def distance_histograms(models: dict[str, dict]) -> go.Figure:
+    """Same / different test-pair distances per model, with each model's threshold."""
+    from plotly.subplots import make_subplots
+
+    names = list(models)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
+    for col, name in enumerate(names, start=1):
+        m = models[name]
+        fig.add_histogram(x=m["distances"]["positive"], name="same", marker_color="#2ca02c", opacity=0.6,
+                          showlegend=col == 1, row=1, col=col, nbinsx=30)
+        fig.add_histogram(x=m["distances"]["negative"], name="different", marker_color="#d62728", opacity=0.6,
+                          showlegend=col == 1, row=1, col=col, nbinsx=30)
+        fig.add_vline(x=m["threshold"], line_dash="dash", row=1, col=col, annotation_text="threshold")
+    fig.update_layout(barmode="overlay", height=320, margin=dict(l=40, r=20, t=40, b=40),
+                      title="Test-pair distances (lower = more similar)")
+    return fig
+
+
+def projection(points: dict[str, dict]) -> go.Figure:
+    """2-D projections of test embeddings coloured by class: ``{"base": {"x","y","label"}, ...}``."""
+    from plotly.subplots import make_subplots
+
+    names = list(points)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[f"{n} (PCA)" for n in names])
+    classes = sorted({lab for p in points.values() for lab in p["label"]})
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf"]
+    for col, name in enumerate(names, start=1):
+        p = points[name]
+        for k, c in enumerate(classes):
+            idx = [i for i, lab in enumerate(p["label"]) if lab == c]
+            fig.add_scatter(x=[p["x"][i] for i in idx], y=[p["y"][i] for i in idx], mode="markers", name=c,
+                            marker=dict(color=palette[k % len(palette)], size=6), legendgroup=c,
+                            showlegend=col == 1, row=1, col=col)
+    fig.update_layout(height=360, margin=dict(l=40, r=20, t=40, b=40), title="Test embeddings by class")
     return fig

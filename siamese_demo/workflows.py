@@ -12,16 +12,62 @@ from .pairs import PairSet, Samples, make_pairs
 from .siamese import SiameseModel
 
 
-def read_dataset(modality: str, path: str | Path) -> Samples | PairSet:
-    from .data import read_image_dataset, read_series_dataset, read_text_dataset
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+SAMPLE_DATASETS = {  # modality -> (file in samples/, what it is, licence); see samples/README.md
+    "image": ("omniglot_korean.zip", "Omniglot Korean: 16 characters x 12 drawers (192 PNGs)",
+              "MIT (Brenden Lake)"),
+    "text": ("wordnet_topics.csv", "WordNet topics: 240 definitions from 12 semantic fields (text,label)",
+             "WordNet 3.0 licence (Princeton)"),
+    "timeseries": ("gunpoint.tsv", "GunPoint: 200 hand-movement series, 2 classes (UCR archive via aeon)",
+                   "UCR archive, BSD-3 as shipped by aeon"),
+}
 
+
+def sample_path(modality: str) -> Path:
+    return SAMPLES_DIR / SAMPLE_DATASETS[modality][0]
+
+
+def read_dataset(modality: str, path: str | Path, limits=None) -> Samples | PairSet:
+    from .data import Limits, read_image_dataset, read_series_dataset, read_text_dataset
+
+    limits = limits or Limits()
     if modality == "image":
-        return read_image_dataset(path)
+        return read_image_dataset(path, limits)
     if modality == "text":
-        return read_text_dataset(path)
+        return read_text_dataset(path, limits=limits)
     if modality == "timeseries":
-        return read_series_dataset(path)
+        return read_series_dataset(path, limits=limits)
     raise ValueError(f"unknown modality {modality!r}")
+
+
+SCRATCH = {  # small architectures for "from scratch" runs on a CPU
+    ("image", "cnn"): ({"depth": 3, "width": 32, "embedding_dim": 64}, {"size": 48, "invert": "auto"}),
+    ("text", "transformer"): ({"hidden_size": 64, "num_layers": 2, "num_heads": 4, "intermediate_size": 128,
+                               "embedding_dim": 64}, {"max_length": 64}),
+    ("text", "lstm"): ({"hidden_size": 64, "embedding_dim": 64}, {"max_length": 64}),
+    ("timeseries", "lstm"): ({"hidden_size": 64, "embedding_dim": 64}, {"length": 128}),
+    ("timeseries", "transformer"): ({"hidden_size": 64, "num_layers": 2, "num_heads": 4, "intermediate_size": 128,
+                                     "patch_size": 8, "embedding_dim": 64}, {"length": 128}),
+}
+
+
+def scratch_model(modality: str, encoder: str, data: Samples | PairSet, distance: str = "euclidean",
+                  seed: int = 0) -> SiameseModel:
+    """A new, untrained model of a small size (text: tokenizer trained on the data's texts)."""
+    import torch
+
+    from .factory import build_model
+
+    if (modality, encoder) not in SCRATCH:
+        raise DataError(f"no {encoder} encoder for {modality}; choose one of "
+                        f"{[e for m, e in SCRATCH if m == modality]}")
+    opts, prep = SCRATCH[(modality, encoder)]
+    texts = None
+    if modality == "text":
+        texts = list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b)
+    torch.manual_seed(seed)
+    return build_model(modality, encoder, dict(opts), dict(prep), distance=distance, normalize=True,
+                       texts=texts, vocab_size=4000)
 
 
 def pair_distances(model: SiameseModel, data: Samples | PairSet, n_pairs: int = 1000,

@@ -14,3 +14,4 @@ class Limits:
     max_image_pixels: int = MAX_IMAGE_PIXELS
     max_rows: int = 50_000                 # CSV rows
     max_text_chars: int = 20_000
+    max_series_length: int = 20_000        # time steps per series

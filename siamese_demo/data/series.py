@@ -80,6 +80,15 @@ def _read_ts(text: str, name: str, limits: Limits) -> Samples:
 def read_series_dataset(source: str | Path | bytes, name: str | None = None, limits: Limits = Limits()) -> Samples:
     """Labelled series from a UCR CSV/TSV (label, v1, v2, ...) or a ``.ts`` file."""
     name = name or (Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload")
+    data = _read_series(source, name, limits)
+    for i, x in enumerate(data.items):
+        if len(x) > limits.max_series_length:
+            raise DataError(f"{name}: series {i + 1} has {len(x):,} time steps (limit {limits.max_series_length:,}); "
+                            "downsample it first")
+    return data
+
+
+def _read_series(source, name: str, limits: Limits) -> Samples:
     text = read_text_file(source, name, limits)
     if name.lower().endswith(".ts") or re.search(r"^\s*@data", text, re.I | re.M):
         return _read_ts(text, name, limits)

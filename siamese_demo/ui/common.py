@@ -53,6 +53,22 @@ def get_model(name: str):
         return _load(name)
 
 
+YOURS = "yours: "
+
+
+def visitor_model(store, request, name: str):
+    """A shipped model (shared, read-only) or one this visitor fine-tuned (from the visitor store;
+    no other visitor can reach it)."""
+    if name and name.startswith(YOURS):
+        owner = getattr(request, "session_hash", None) or "local"
+        model = store.model(owner, name) if store is not None else None
+        if model is None:
+            raise DataError(f"{name!r} is not one of your models (fine-tuned models are per visitor and "
+                            "expire after an hour); choose another model")
+        return model
+    return get_model(name)
+
+
 def warm_up(modality_names: list[str]) -> None:
     """Load the shipped models in a background thread so that first comparisons are fast."""
     def run():
@@ -89,10 +105,13 @@ def friendly(action: str) -> Callable:
     return wrap
 
 
-def slider_settings(name: str | None) -> dict[str, float]:
-    """Threshold slider range and start value for a model, from its config.json (no loading):
-    0 .. a bit beyond its largest validation distance, starting at its saved threshold."""
+def slider_settings(name: str | None, model=None) -> dict[str, float]:
+    """Threshold slider range and start value for a model, from its config.json (no loading) or
+    the model itself: 0 .. a bit beyond its largest validation distance, starting at its threshold."""
     cfg = model_configs().get(name or "")
+    if model is not None:
+        cfg = {"head": model.head is not None, "distance": model.distance, "info": model.info,
+               "threshold": model.threshold}
     if cfg is None:  # a Hub model: cosine distance, default threshold
         return {"minimum": 0.0, "maximum": 2.0, "value": 0.5, "step": 0.01}
     from siamese_demo.siamese import DEFAULT_THRESHOLDS
@@ -107,7 +126,8 @@ def slider_settings(name: str | None) -> dict[str, float]:
 
 def controls(tab_models: list[str]):
     """The right-hand column of a tab: model picker, its summary, threshold controls, Compare."""
-    model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)")
+    model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)",
+                        allow_custom_value=True)  # a visitor's fine-tuned models are added per visitor
     about = gr.Markdown(model_summary(tab_models[0]) if tab_models else "No model shipped for this tab.")
     use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
     thr = threshold_slider(tab_models)
@@ -181,8 +201,13 @@ def distribution_plot(payload: dict[str, Any], model):
                                      payload["threshold"], payload["distance_kind"])
 
 
-def model_summary(name: str) -> str:
+def model_summary(name: str, model=None) -> str:
     cfg = model_configs().get(name)
+    if model is not None:
+        rep = model.info.get("finetune_report", {}).get("test", {}).get("finetuned", {})
+        return (f"`{name}`: your fine-tuned {type(model.encoder).__name__.replace('Encoder', '')} model "
+                f"({model.num_parameters():,} parameters, {model.distance} distance)"
+                + (f"; test AUC {rep['auc']:.3f}." if "auc" in rep else "."))
     if cfg is None:
         return f"`{name}`: a pretrained Hub model (downloaded on first use)."
     info = cfg.get("info", {})
@@ -230,20 +255,24 @@ def with_state(fn: Callable) -> Callable:
     return inner
 
 
-def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot, about, modality: str) -> None:
+def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot, about, modality: str,
+                   store=None) -> None:
     """Model picker and threshold controls: all per visitor (component values and gr.State)."""
-    def on_model(name):
+    def on_model(name, request: gr.Request = None):
         if not name:
             return gr.update(), gr.update(), gr.update()
+        if name.startswith(YOURS):
+            model = visitor_model(store, request, name)
+            return gr.update(**slider_settings(name, model)), True, model_summary(name, model)
         return gr.update(**slider_settings(name)), True, model_summary(name)
 
-    def on_threshold(name, value, payload):
-        model = get_model(name)
+    def on_threshold(name, value, payload, request: gr.Request = None):
+        model = visitor_model(store, request, name)
         new = decide(payload, float(value))
         return False, new, result_markdown(new, model), distribution_plot(new, model), new
 
-    def on_saved(name, checked, payload):
-        model = get_model(name)
+    def on_saved(name, checked, payload, request: gr.Request = None):
+        model = visitor_model(store, request, name)
         if not checked:
             return gr.update(), payload, gr.update(), gr.update(), payload
         new = decide(payload, model.effective_threshold())

@@ -17,12 +17,12 @@ EXPLAIN = ("**How the heatmaps are made (occlusion):** a square patch of one ima
 
 
 def compare_images(image_a: str | None, image_b: str | None, model_name: str, use_saved_threshold: bool = True,
-                   threshold: float = 0.5):
+                   threshold: float = 0.5, model=None):
     """Compare two images (file paths). Returns the result, an explanation, a distribution plot and
     two heatmaps."""
     if image_a is None or image_b is None:
         raise gr.Error("Please give two images (upload, webcam, clipboard or a drawing).", title="Missing input")
-    model = common.get_model(model_name)
+    model = model or common.get_model(model_name)
     thr = None if use_saved_threshold else float(threshold)
     r = model.compare(image_a, image_b, thr)
     payload = common.result_payload(model_name, model, r)
@@ -49,7 +49,7 @@ def _side(which: str):
     return image, sketch, use
 
 
-def build(tab_models: list[str]) -> None:
+def build(tab_models: list[str], store=None) -> gr.Dropdown:
     with gr.Row():
         img_a, sk_a, use_a = _side("first")
         img_b, sk_b, use_b = _side("second")
@@ -64,8 +64,14 @@ def build(tab_models: list[str]) -> None:
     state = gr.State({})
 
     outputs = [result_json, result_md, plot, heat_a, heat_b, state]
-    btn.click(common.with_state(common.friendly("compare the images")(compare_images)),
+    def run(image_a: str | None, image_b: str | None, model_name: str, use_saved_threshold: bool = True,
+            threshold: float = 0.5, request: gr.Request = None):
+        return compare_images(image_a, image_b, model_name, use_saved_threshold, threshold,
+                              common.visitor_model(store, request, model_name))
+
+    btn.click(common.with_state(common.friendly("compare the images")(run)),
               [img_a, img_b, model, use_saved, thr], outputs, api_name="compare_images")
     use_a.click(common.friendly("use the drawing")(sketch_to_image), sk_a, img_a, api_name="use_drawing_a")
     use_b.click(common.friendly("use the drawing")(sketch_to_image), sk_b, img_b, api_name="use_drawing_b")
-    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "image")
+    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "image", store)
+    return model

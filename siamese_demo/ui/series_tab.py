@@ -37,14 +37,14 @@ def read_side(file: str | None, text: str | None, which: str):
 
 
 def compare_series(file_a: str | None, text_a: str, file_b: str | None, text_b: str, model_name: str,
-                   use_saved_threshold: bool = True, threshold: float = 0.5):
+                   use_saved_threshold: bool = True, threshold: float = 0.5, model=None):
     """Compare two series (files or pasted numbers). Returns the result, an explanation, a
     distribution plot and a plot of both series as the model sees them."""
     a, b = read_side(file_a, text_a, "first"), read_side(file_b, text_b, "second")
     if a.shape[1] != b.shape[1]:
         raise DataError(f"the first series has {a.shape[1]} channel(s) and the second {b.shape[1]}; "
                         "give both the same channels")
-    model = common.get_model(model_name)
+    model = model or common.get_model(model_name)
     r = model.compare(a, b, None if use_saved_threshold else float(threshold))
     payload = common.result_payload(model_name, model, r)
     ca, cb = series_contributions(model, a, b)
@@ -60,7 +60,7 @@ def compare_encoders(file_a, text_a, file_b, text_b, models: list[str]) -> list[
 
 
 
-def build(tab_models: list[str]) -> None:
+def build(tab_models: list[str], store=None) -> gr.Dropdown:
     with gr.Row():
         with gr.Column():
             file_a = gr.File(label="First series (CSV/TSV/TXT: one column, or one column per channel)",
@@ -76,11 +76,17 @@ def build(tab_models: list[str]) -> None:
     gr.Markdown(EXPLAIN)
     gr.Examples(series_examples(), inputs=[text_a, text_b], label="Examples (held-out datasets)")
     state = gr.State({})
-    btn.click(common.with_state(common.friendly("compare the series")(compare_series)),
+    def run(file_a: str | None, text_a: str, file_b: str | None, text_b: str, model_name: str,
+            use_saved_threshold: bool = True, threshold: float = 0.5, request: gr.Request = None):
+        return compare_series(file_a, text_a, file_b, text_b, model_name, use_saved_threshold, threshold,
+                              common.visitor_model(store, request, model_name))
+
+    btn.click(common.with_state(common.friendly("compare the series")(run)),
               [file_a, text_a, file_b, text_b, model, use_saved, thr],
               [result_json, result_md, plot, series_plot, state], api_name="compare_series")
     common.encoder_comparison("Compare encoders on this pair (LSTM vs Transformer)", "series",
                               [file_a, text_a, file_b, text_b],
                               lambda fa, ta, fb, tb: compare_encoders(fa, ta, fb, tb, tab_models),
                               "compare_series_encoders")
-    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "timeseries")
+    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "timeseries", store)
+    return model

@@ -15,9 +15,9 @@ EXPLAIN = ("**How the token colours are made (leave one out):** each token is re
 
 
 def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold: bool = True,
-                  threshold: float = 0.5):
+                  threshold: float = 0.5, model=None):
     """Compare two texts. Returns the result, an explanation, a distribution plot and token contributions."""
-    model = common.get_model(model_name)
+    model = model or common.get_model(model_name)
     r = model.compare(text_a, text_b, None if use_saved_threshold else float(threshold))
     payload = common.result_payload(model_name, model, r)
     ca, cb = token_contributions(model, text_a, text_b)
@@ -33,7 +33,7 @@ def compare_encoders(text_a: str, text_b: str, models: list[str]) -> list[list]:
 
 
 
-def build(tab_models: list[str]) -> None:
+def build(tab_models: list[str], store=None) -> gr.Dropdown:
     with gr.Row():
         with gr.Column(scale=2):
             text_a = gr.Textbox(label="First text", lines=3, max_length=20_000)
@@ -47,9 +47,15 @@ def build(tab_models: list[str]) -> None:
     gr.Markdown(EXPLAIN)
     gr.Examples(text_examples(), inputs=[text_a, text_b], label="Examples (not from the training data)")
     state = gr.State({})
-    btn.click(common.with_state(common.friendly("compare the texts")(compare_texts)),
+    def run(text_a: str, text_b: str, model_name: str, use_saved_threshold: bool = True, threshold: float = 0.5,
+            request: gr.Request = None):
+        return compare_texts(text_a, text_b, model_name, use_saved_threshold, threshold,
+                             common.visitor_model(store, request, model_name))
+
+    btn.click(common.with_state(common.friendly("compare the texts")(run)),
               [text_a, text_b, model, use_saved, thr], [result_json, result_md, plot, hl_a, hl_b, state],
               api_name="compare_texts")
     common.encoder_comparison("Compare encoders on this pair (Transformer vs LSTM)", "text", [text_a, text_b],
                               lambda a, b: compare_encoders(a, b, tab_models), "compare_text_encoders")
-    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "text")
+    common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "text", store)
+    return model

@@ -1,0 +1,212 @@
+"""Training jobs for a shared server: one job runs at a time, others wait in a FIFO queue and can
+see their place; every job belongs to one visitor (an owner key), reports its progress through
+the engine's events, can be cancelled, and ends as done / cancelled / failed with a message.
+
+Also :class:`VisitorStore`: the models a visitor fine-tuned and their files, kept per owner and
+deleted when the visitor leaves or after ``ttl_s`` of inactivity. Nothing here knows about Gradio;
+the app creates one runner and one store when it builds the page.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger("siamese_demo.jobs")
+QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
+
+
+@dataclass
+class Job:
+    id: str
+    owner: str
+    work: Callable[["Job"], Any]      # runs in the worker thread; gets the job (events, cancel)
+    state: str = QUEUED
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    epochs: list[dict[str, Any]] = field(default_factory=list)   # per-epoch rows from the engine
+    marks: list[dict[str, Any]] = field(default_factory=list)    # lr drops, early stop, ...
+    progress: dict[str, Any] = field(default_factory=dict)       # epoch, step, steps_per_epoch, epochs
+    message: str = ""
+    result: Any = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.state in (DONE, CANCELLED) and self.result is not None
+
+    def on_event(self, event) -> None:
+        """Engine callback: keep what the page needs to draw progress and curves."""
+        if event.kind == "start":
+            self.progress.update(event.data, epoch=0, step=0)
+        elif event.kind == "step":
+            self.progress.update(step=event.step, epoch=event.epoch, loss=event.data.get("loss"))
+        elif event.kind == "epoch":
+            self.epochs.append(dict(event.data))
+            self.progress.update(epoch=event.epoch)
+        elif event.kind in ("lr_drop", "early_stop", "time_budget", "cancelled"):
+            self.marks.append({"kind": event.kind, "epoch": event.epoch, **event.data})
+
+
+class JobRunner:
+    """A single worker thread, started on first use, running queued jobs one after another."""
+
+    def __init__(self, keep_finished_s: float = 3600.0):
+        self._lock = threading.Lock()
+        self._queue: deque[Job] = deque()
+        self._jobs: dict[str, Job] = {}
+        self._running: Job | None = None
+        self._wake = threading.Condition(self._lock)
+        self._ids = itertools.count(1)
+        self._thread: threading.Thread | None = None
+        self.keep_finished_s = keep_finished_s
+
+    def submit(self, owner: str, work: Callable[[Job], Any]) -> Job:
+        """Queue ``work``; refuses a second unfinished job of the same owner."""
+        with self._lock:
+            self._forget_old()
+            for job in self._jobs.values():
+                if job.owner == owner and job.state in (QUEUED, RUNNING):
+                    raise RuntimeError("you already have a training run in progress; cancel it or wait for it")
+            job = Job(f"job-{next(self._ids)}-{int(time.time())}", owner, work)
+            self._jobs[job.id] = job
+            self._queue.append(job)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="training-jobs")
+                self._thread.start()
+            self._wake.notify_all()
+            return job
+
+    def get(self, owner: str, job_id: str | None) -> Job | None:
+        """The job if it belongs to ``owner`` (no one sees another visitor's job)."""
+        with self._lock:
+            job = self._jobs.get(job_id or "")
+            return job if job is not None and job.owner == owner else None
+
+    def position(self, job: Job) -> int:
+        """0 while running (or finished), else 1 + the number of jobs ahead of it."""
+        with self._lock:
+            if job.state != QUEUED:
+                return 0
+            ahead = list(self._queue).index(job) if job in self._queue else 0
+            return ahead + 1 + (self._running is not None)
+
+    def cancel(self, owner: str, job_id: str | None) -> bool:
+        job = self.get(owner, job_id)
+        if job is None:
+            return False
+        with self._lock:
+            if job.state == QUEUED:
+                self._queue.remove(job)
+                job.state, job.finished, job.message = CANCELLED, time.time(), "cancelled before it started"
+                return True
+        job.cancel.set()
+        return job.state == RUNNING
+
+    def drop_owner(self, owner: str) -> None:
+        """Cancel and forget every job of a visitor who left."""
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if j.owner == owner]
+        for job in jobs:
+            self.cancel(owner, job.id)
+        with self._lock:
+            for job in jobs:
+                if job.state != RUNNING:
+                    self._jobs.pop(job.id, None)
+
+    def _forget_old(self) -> None:
+        now = time.time()
+        for jid in [j.id for j in self._jobs.values()
+                    if j.finished is not None and now - j.finished > self.keep_finished_s]:
+            del self._jobs[jid]
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue:
+                    if not self._wake.wait(timeout=60):
+                        self._thread = None
+                        return
+                job = self._queue.popleft()
+                self._running = job
+                job.state, job.started = RUNNING, time.time()
+            try:
+                job.result = job.work(job)
+                state = CANCELLED if job.cancel.is_set() else DONE
+                msg = "cancelled; the best model so far was kept" if state == CANCELLED else "finished"
+            except Exception as exc:  # noqa: BLE001 - a failed run must never stop the worker
+                from .errors import DataError
+
+                if not isinstance(exc, (DataError, FloatingPointError, ValueError, RuntimeError)):
+                    log.exception("training job %s failed", job.id)
+                state, msg = FAILED, f"{type(exc).__name__}: {exc}" if not isinstance(exc, DataError) else str(exc)
+            with self._lock:
+                job.state, job.message, job.finished = state, msg, time.time()
+                self._running = None
+
+
+class VisitorStore:
+    """Per-visitor fine-tuned models and files, deleted on leave or after ``ttl_s`` idle."""
+
+    def __init__(self, ttl_s: float = 3600.0, root: str | Path | None = None):
+        self.ttl_s = ttl_s
+        self._root = Path(root) if root else None
+        self._lock = threading.Lock()
+        self._visitors: dict[str, dict[str, Any]] = {}
+
+    def _entry(self, owner: str) -> dict[str, Any]:
+        entry = self._visitors.get(owner)
+        if entry is None:
+            base = self._root or Path(tempfile.gettempdir())
+            base.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix="visitor_", dir=base))
+            entry = self._visitors[owner] = {"models": {}, "dir": folder}
+        entry["touched"] = time.time()
+        return entry
+
+    def folder(self, owner: str) -> Path:
+        """A private folder for this visitor's files (created on first use)."""
+        with self._lock:
+            self.expire()
+            return self._entry(owner)["dir"]
+
+    def add_model(self, owner: str, name: str, model: Any) -> None:
+        with self._lock:
+            self._entry(owner)["models"][name] = model
+
+    def model(self, owner: str, name: str) -> Any | None:
+        with self._lock:
+            entry = self._visitors.get(owner)
+            if entry is None:
+                return None
+            entry["touched"] = time.time()
+            return entry["models"].get(name)
+
+    def model_names(self, owner: str) -> list[str]:
+        with self._lock:
+            entry = self._visitors.get(owner)
+            return list(entry["models"]) if entry else []
+
+    def drop(self, owner: str) -> None:
+        with self._lock:
+            entry = self._visitors.pop(owner, None)
+        if entry is not None:
+            shutil.rmtree(entry["dir"], ignore_errors=True)
+
+    def expire(self) -> None:
+        """Forget visitors idle for more than ``ttl_s`` (call with the lock held)."""
+        now = time.time()
+        for owner in [o for o, e in self._visitors.items() if now - e["touched"] > self.ttl_s]:
+            shutil.rmtree(self._visitors.pop(owner)["dir"], ignore_errors=True)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._visitors)

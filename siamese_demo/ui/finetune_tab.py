@@ -1,0 +1,425 @@
+"""Fine-tune tab: load a sample or upload a dataset, check it, set up a run, watch it learn,
+read the base-vs-fine-tuned report, then use the model in the comparison tabs or download it.
+
+The engine runs in the app's single training worker (``siamese_demo.jobs.JobRunner``), never in
+a click handler: "Start" queues a job and returns; "watch" streams its progress; "Cancel" sets the
+job's cancel flag. Jobs, models and files are keyed by the visitor's session and visible to no one
+else; they are deleted when the visitor leaves or after an hour.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+import siamese_demo as sd
+from siamese_demo import plots
+from siamese_demo.augment import AugmentConfig
+from siamese_demo.data import Limits
+from siamese_demo.errors import DataError
+from siamese_demo.finetune import SPLIT_MODES, default_config, finetune, prepare, report_markdown, suggest_margin
+from siamese_demo.inspect_data import preview_pairs
+from siamese_demo.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING
+from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
+
+from . import common
+
+MODALITIES = {"Image pairs": "image", "Text pairs": "text", "Time-series pairs": "timeseries"}
+SCRATCH_PREFIX = "from scratch: "
+YOURS = common.YOURS
+INTRO = """## Fine-tune on your own data
+
+1. **Data**: pick a sample dataset or upload yours: an image **zip** with one folder per class (or no folders:
+   unlabelled), a text **CSV** with `text_a,text_b,label` (pairs; label 0/1 or a 0-5 score) or `text,label`,
+   or a series **CSV/TSV/.ts** in the UCR layout (class label, then the values). Press **Check the data**.
+2. **Settings**: the defaults work for a first run (the base model's own loss, a small learning rate, early
+   stopping on validation AUC, a 2-minute budget). The threshold is chosen on the validation split; all
+   numbers in the report are on the test split, which training never sees.
+3. **Start**, watch the curves, **Cancel** at any time (the best model so far is kept). One run trains at a
+   time on this server; others wait in line and see their place. Your data, runs and models are yours alone
+   and are deleted when you leave (or after an hour).
+"""
+
+
+def caps() -> dict[str, Any]:
+    """Server-side caps, from environment variables (a shared Space sets them lower)."""
+    return {"max_time_budget_s": float(os.environ.get("SIAMESE_DEMO_MAX_TRAIN_SECONDS", "300")),
+            "max_samples": int(os.environ.get("SIAMESE_DEMO_MAX_SAMPLES", "3000")),
+            "limits": Limits(max_files=int(os.environ.get("SIAMESE_DEMO_MAX_FILES", "3000")),
+                             max_total_bytes=int(float(os.environ.get("SIAMESE_DEMO_MAX_UPLOAD_MB", "100")) * 1e6),
+                             max_rows=int(os.environ.get("SIAMESE_DEMO_MAX_ROWS", "5000")))}
+
+
+def base_choices(modality: str) -> list[str]:
+    return common.choices(modality) + [SCRATCH_PREFIX + e for m, e in SCRATCH if m == modality]
+
+
+def _owner(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "local"
+
+
+def _read(modality: str, use_sample: bool, upload: str | None):
+    limits = caps()["limits"]
+    if use_sample:
+        path = sample_path(modality)
+    elif upload:
+        path = Path(upload)
+    else:
+        raise DataError("upload a dataset or tick 'use the sample dataset'")
+    data = read_dataset(modality, path, limits)
+    n = len(data)
+    if n > caps()["max_samples"]:
+        raise DataError(f"{n:,} samples/pairs is over this server's limit of {caps()['max_samples']:,} "
+                        "for fine-tuning; use a subset")
+    return data
+
+
+def _base(modality: str, name: str, data, distance: str, seed: int):
+    if name not in base_choices(modality):
+        raise DataError(f"{name!r} is not a base model for {modality} data; choose one of {base_choices(modality)}")
+    if name.startswith(SCRATCH_PREFIX):
+        return scratch_model(modality, name[len(SCRATCH_PREFIX):], data, distance, seed)
+    model = common.get_model(name)
+    if model.modality != modality:
+        raise DataError(f"{name} is a {model.modality} model; choose a {modality} model")
+    return model
+
+
+def _summary_markdown(summary: dict[str, Any], margin: float | None, loss: str) -> str:
+    s = summary["splits"]
+    rows = ["| split | samples / pairs | classes | positive pairs | negative pairs | triplets |", "|---|---|---|---|---|---|"]
+    for name in ("train", "validation", "test"):
+        p = s[name]
+        rows.append(f"| {name} | {p.get('samples', p.get('pairs'))} | {p.get('classes', '-')} | "
+                    f"{p['positive_pairs']:,} | {p['negative_pairs']:,} | {p['triplets']:,} |")
+    dup = summary["duplicates_across_splits"]
+    lines = [f"**Data**: {summary['kind']}, split **{summary['split']}**"
+             + (" (test classes are never seen in training)" if summary["split"] == "by class" else ""), "",
+             *rows, "",
+             f"Duplicates of training items: validation {dup['validation']['exact']} identical / "
+             f"{dup['validation']['near']} near, test {dup['test']['exact']} / {dup['test']['near']}."]
+    if "class_counts" in summary:
+        cc = summary["class_counts"]
+        lines.append(f"Training classes: {len(cc)}, {min(cc.values())}-{max(cc.values())} samples each "
+                     f"(imbalance ratio {summary['imbalance_ratio']}).")
+    if margin is not None:
+        lines.append(f"Suggested {loss} margin for the base model on this data: **{margin}** (filled in below).")
+    if summary["warnings"]:
+        lines += ["", "**Warnings**", *[f"- ⚠️ {w}" for w in summary["warnings"]]]
+    else:
+        lines += ["", "No warnings."]
+    return "\n".join(lines)
+
+
+def _pair_image(a, b, model) -> np.ndarray:
+    pa = model.preprocessor.to_pil(a).convert("L").resize((96, 96))
+    pb = model.preprocessor.to_pil(b).convert("L").resize((96, 96))
+    out = np.full((96, 200), 128, dtype=np.uint8)
+    out[:, :96], out[:, 104:] = np.asarray(pa), np.asarray(pb)
+    return out
+
+
+def _preview(data, model) -> tuple[list, list[list]]:
+    pairs = preview_pairs(data, n=4)
+    gallery, table = [], []
+    for p in pairs:
+        verdict = "same" if p["label"] >= 0.5 else "different"
+        if model.modality == "image":
+            gallery.append((_pair_image(p["a"], p["b"], model), f"{verdict}: {p['a_name']} | {p['b_name']}"))
+        else:
+            show = (lambda x: x if isinstance(x, str) else f"series of {len(x)} steps")  # noqa: E731
+            table.append([verdict, f"{p['label']:.2f}", f"{show(p['a'])} ({p['a_name']})",
+                          f"{show(p['b'])} ({p['b_name']})"])
+    return gallery, table
+
+
+def check_data(modality_label: str, use_sample: bool, upload: str | None, base_name: str, split_mode: str,
+               loss: str, seed: float):
+    """Read and split the data; returns the summary, a preview and a margin suggestion."""
+    modality = MODALITIES[modality_label]
+    data = _read(modality, use_sample, upload)
+    model = _base(modality, base_name, data, "euclidean", int(seed))
+    parts, summary = prepare(model, data, split_mode, int(seed))
+    margin = suggest_margin(model, parts["train"], loss, int(seed))
+    gallery, table = _preview(parts["train"], model)
+    md = _summary_markdown(summary, margin, loss)
+    return (summary, md, gr.update(value=gallery, visible=bool(gallery)),
+            gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
+
+
+def _config(modality: str, base, data, s: dict[str, Any]):
+    budget = min(float(s["time_budget_s"]), caps()["max_time_budget_s"])
+    aug = AugmentConfig(enabled=bool(s["augment"]), rotation=float(s["rotation"]), crop_scale=float(s["crop_scale"]),
+                        color_jitter=float(s["color_jitter"]), jitter=float(s["jitter"]), scaling=float(s["scaling"]),
+                        warp=float(s["warp"]), word_dropout=float(s["word_dropout"]))
+    over = dict(loss=s["loss"], mining=s["mining"], batch_size=int(s["batch_size"]), epochs=int(s["epochs"]),
+                optimizer=s["optimizer"], weight_decay=float(s["weight_decay"]), lr_patience=int(s["lr_patience"]),
+                early_stopping_patience=int(s["patience"]), threshold_policy=s["threshold_policy"],
+                target_far=float(s["target_far"]), seed=int(s["seed"]), time_budget_s=budget, augment=aug,
+                device="auto")
+    if s["margin"]:
+        over["margin"] = float(s["margin"])
+    if s["lr"]:
+        over["lr"] = float(s["lr"])
+    return default_config(base, data, **over)
+
+
+SETTING_NAMES = ["loss", "distance", "margin", "mining", "batch_size", "epochs", "optimizer", "lr", "weight_decay",
+                 "lr_patience", "patience", "augment", "rotation", "crop_scale", "color_jitter", "jitter", "scaling",
+                 "warp", "word_dropout", "threshold_policy", "target_far", "split_mode", "seed", "time_budget_s"]
+
+
+def start(runner, store, modality_label: str, use_sample: bool, upload: str | None, base_name: str,
+          *values, request: gr.Request | None = None):
+    """Queue a fine-tuning run for this visitor; returns the job id."""
+    owner = _owner(request)
+    s = dict(zip(SETTING_NAMES, values))
+    modality = MODALITIES[modality_label]
+    data = _read(modality, use_sample, upload)
+    if s["split_mode"] not in SPLIT_MODES:
+        raise DataError(f"split must be one of {SPLIT_MODES}")
+    seed = int(s["seed"])
+    base = _base(modality, base_name, data, s["distance"], seed)
+    cfg = _config(modality, base, data, s)
+    prepare(base, data, s["split_mode"], seed)  # refuse unusable data now, not in the queue
+    folder = store.folder(owner)
+    label = "sample" if use_sample else Path(upload).stem[:40]
+
+    def work(job):
+        result = finetune(base, data, cfg, [job.on_event], job.cancel, split_mode=s["split_mode"],
+                          base_name=base_name, distance=s["distance"] if base_name.startswith(SCRATCH_PREFIX) else None)
+        name = f"{modality}-{label}-{job.id}"
+        out = folder / name
+        from siamese_demo.finetune import write
+
+        write(result.model.cpu(), result.report, out)
+        archive = shutil.make_archive(str(folder / name), "zip", root_dir=folder, base_dir=name)
+        return {"result": result, "name": name, "zip": archive, "modality": modality}
+
+    job = runner.submit(owner, work)
+    return {"job": job.id}, _status_html(job, runner)
+
+
+def _bar(fraction: float) -> str:
+    pct = max(0.0, min(1.0, fraction)) * 100
+    return (f"<div style='background:#eee;border-radius:4px;height:14px;width:100%'>"
+            f"<div style='background:#f97316;height:14px;border-radius:4px;width:{pct:.0f}%'></div></div>")
+
+
+def _status_html(job, runner) -> str:
+    if job is None:
+        return "No run yet."
+    if job.state == QUEUED:
+        return f"⏳ Waiting in line: position {runner.position(job)} (one training run at a time on this server)."
+    p = job.progress
+    epochs, ep = p.get("epochs") or 1, p.get("epoch", 0)
+    spe = p.get("steps_per_epoch") or 1
+    steps_in_epoch = (p.get("step", 0) - (ep - 1) * spe) if ep else 0
+    frac = (max(ep - 1, 0) + min(max(steps_in_epoch, 0), spe) / spe) / epochs if ep else 0.0
+    last = job.epochs[-1] if job.epochs else {}
+    elapsed = (job.finished or time.time()) - (job.started or time.time())
+    if job.state == RUNNING:
+        head = f"🏃 Training: epoch {ep} of {epochs}, {elapsed:.0f} s"
+    elif job.state == DONE:
+        head, frac = f"✅ Finished in {elapsed:.0f} s", 1.0
+    elif job.state == CANCELLED:
+        head = f"⏹️ {job.message}"
+    else:
+        head = f"❌ The run failed and was stopped: {job.message}. The app and the shipped models are unaffected."
+    tail = (f" Validation loss {last['val_loss']:.4f}, AUC {last['val_auc']:.3f}." if last.get("val_loss") is not None
+            else "")
+    return f"<p>{head}.{tail}</p>" + _bar(frac)
+
+
+def _report_outputs(job):
+    res = job.result["result"]
+    r = res.report
+    md = "### Base vs fine-tuned on the test split\n\n" + report_markdown(r)
+    if r["stopped"] == "time_budget":
+        md += "\n\n*Stopped by the time budget: a rerun with the same seed can stop at another step.*"
+    curves = {k: {**r[k]["roc"], "auc": r[k]["auc"]} for k in ("base", "finetuned")}
+    roc = plots.roc_curves({"base": curves["base"], "fine-tuned": curves["finetuned"]})
+    hist = plots.distance_histograms({"base": r["base"], "fine-tuned": r["finetuned"]})
+    proj = plots.projection({"base": r["projection"]["base"], "fine-tuned": r["projection"]["finetuned"]}) \
+        if "projection" in r else None
+    hard = [[h["kind"], h["a"] + (f" [{h['class_a']}]" if h["class_a"] else ""),
+             h["b"] + (f" [{h['class_b']}]" if h["class_b"] else ""), h["distance"]] for h in r["hardest_pairs"]]
+    summary = {k: r[k] for k in ("base_model", "split", "seed", "stopped", "best_epoch")}
+    summary.update({f"{m}_{k}": r[m][k] for m in ("base", "finetuned") for k in ("auc", "eer", "accuracy", "threshold")})
+    summary["model"] = YOURS + job.result["name"]
+    return summary, md, roc, hist, proj, hard, job.result["zip"]
+
+
+def watch(runner, state: dict | None, request: gr.Request | None = None):
+    """Stream this visitor's run: status and curves every second; the report when it ends."""
+    job = runner.get(_owner(request), (state or {}).get("job"))
+    empty = (gr.update(),) * 7
+    if job is None:
+        yield ("No run yet: press Start.", None, *empty)
+        return
+    last_epochs = -1
+    while job.state in (QUEUED, RUNNING):
+        if len(job.epochs) != last_epochs:
+            last_epochs = len(job.epochs)
+            yield (_status_html(job, runner), plots.training_curves(job.epochs, job.marks), *empty)
+        else:
+            yield (_status_html(job, runner), gr.update(), *empty)
+        time.sleep(1.0)
+    curves = plots.training_curves(job.epochs, job.marks) if job.epochs else None
+    if job.finished_ok:
+        yield (_status_html(job, runner), curves, *_report_outputs(job))
+    else:
+        yield (_status_html(job, runner), curves, {"state": job.state, "message": job.message}, *empty[1:])
+
+
+def cancel(runner, state: dict | None, request: gr.Request | None = None) -> str:
+    ok = runner.cancel(_owner(request), (state or {}).get("job"))
+    return "Cancelling: the run stops within a few seconds and keeps its best model so far." if ok else \
+        "Nothing to cancel."
+
+
+def use_model(runner, store, state: dict | None, request: gr.Request | None = None):
+    """Make the finished run's model selectable in its comparison tab, for this visitor only."""
+    owner = _owner(request)
+    job = runner.get(owner, (state or {}).get("job"))
+    if job is None or not job.finished_ok:
+        raise DataError("no finished run yet: train a model first")
+    name = YOURS + job.result["name"]
+    store.add_model(owner, name, job.result["result"].model.eval())
+    modality = job.result["modality"]
+    updates = []
+    for m in ("image", "text", "timeseries"):
+        mine = [n for n in store.model_names(owner) if store.model(owner, n).modality == m]
+        updates.append(gr.update(choices=common.choices(m) + mine, value=name) if m == modality else gr.update())
+    tab = {v: k for k, v in MODALITIES.items()}[modality]
+    return (f"`{name}` is now selected in the **{tab}** tab (for you only).", *updates)
+
+
+def build(runner, store, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
+    gr.Markdown(INTRO)
+    job_state = gr.State({})
+    with gr.Row():
+        with gr.Column():
+            modality = gr.Radio(list(MODALITIES), value="Image pairs", label="Data type")
+            use_sample = gr.Checkbox(True, label="Use the sample dataset")
+            sample_info = gr.Markdown(_sample_line("image"))
+            upload = gr.File(label="…or upload a dataset (zip, CSV, TSV, .ts); untick 'use the sample dataset'",
+                             file_types=[".zip", ".csv", ".tsv", ".txt", ".ts"], type="filepath")
+        with gr.Column():
+            base = gr.Dropdown(base_choices("image"), value=base_choices("image")[0], label="Start from (base model)",
+                               allow_custom_value=True)  # choices change with the data type; checked in _base
+            split_mode = gr.Radio(list(SPLIT_MODES), value="auto", label="Split (train / validation / test = 60/20/20)",
+                                  info="auto: by class when there are 15 classes or more (test classes unseen), "
+                                       "else by sample (stratified)")
+            seed = gr.Number(0, precision=0, label="Seed")
+            check = gr.Button("Check the data")
+    summary_json = gr.JSON(visible=False)
+    summary_md = gr.Markdown()
+    preview_gallery = gr.Gallery(label="Training pairs as they will be built", columns=4, height=260, visible=False)
+    preview_table = gr.Dataframe(headers=["pair", "label", "first", "second"], label="Training pairs as they will "
+                                 "be built", visible=False, interactive=False, wrap=True)
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            loss = gr.Radio(["contrastive", "triplet", "bce"], value="triplet", label="Loss",
+                            info="bce adds a pair classifier head on top of the encoder")
+            distance = gr.Radio(["euclidean", "cosine"], value="euclidean", label="Distance (from-scratch models; "
+                                "a base model keeps its own)")
+            margin = gr.Number(0, label="Margin (0 = the loss's default; 'Check the data' suggests one)")
+            mining = gr.Radio(["random", "semihard", "hard"], value="semihard", label="Triplet mining")
+        with gr.Row():
+            batch_size = gr.Slider(8, 128, value=32, step=8, label="Batch size")
+            epochs = gr.Slider(1, 100, value=15, step=1, label="Epochs")
+            optimizer = gr.Radio(["adamw", "adam", "sgd"], value="adamw", label="Optimizer")
+            lr = gr.Number(0, label="Learning rate (0 = a tenth of the base's, at most 5e-4)")
+        with gr.Row():
+            weight_decay = gr.Number(1e-4, label="Weight decay (L2)")
+            lr_patience = gr.Slider(1, 10, value=2, step=1, label="ReduceLROnPlateau patience (epochs)")
+            patience = gr.Slider(0, 20, value=4, step=1, label="Early-stopping patience (0 = off)")
+            time_budget = gr.Slider(10, caps()["max_time_budget_s"], value=min(120, caps()["max_time_budget_s"]),
+                                    step=10, label="Time budget (s)")
+        with gr.Row():
+            augment = gr.Checkbox(True, label="Augment")
+            rotation = gr.Slider(0, 45, value=10, label="Images: rotation (deg)")
+            crop_scale = gr.Slider(0.5, 1.0, value=0.85, label="Images: random crop (smallest area)")
+            color_jitter = gr.Slider(0, 1, value=0.0, label="Images: colour jitter")
+        with gr.Row():
+            jitter = gr.Slider(0, 0.3, value=0.03, label="Series: jitter")
+            scaling = gr.Slider(0, 0.5, value=0.1, label="Series: scaling")
+            warp = gr.Slider(0, 0.5, value=0.2, label="Series: time warp")
+            word_dropout = gr.Slider(0, 0.5, value=0.1, label="Text: word dropout")
+        with gr.Row():
+            policy = gr.Radio(["max_accuracy", "eer", "target_far"], value="max_accuracy",
+                              label="Threshold policy (chosen on validation)")
+            target_far = gr.Number(0.01, label="Target false-accept rate (target_far policy)")
+    with gr.Row():
+        start_btn = gr.Button("Start fine-tuning", variant="primary")
+        cancel_btn = gr.Button("Cancel", variant="stop")
+    status = gr.HTML("No run yet.")
+    curves = gr.Plot(label="Training curves")
+    result_json = gr.JSON(label="Result", visible=False)
+    report_md = gr.Markdown()
+    with gr.Row():
+        roc = gr.Plot(label="ROC")
+        hist = gr.Plot(label="Distances")
+    proj = gr.Plot(label="2-D projection of test embeddings")
+    hardest = gr.Dataframe(headers=["kind", "first", "second", "distance"], label="Hardest test pairs",
+                           interactive=False, wrap=True)
+    with gr.Row():
+        use_btn = gr.Button("Use this model in the comparison tabs")
+        download = gr.File(label="Download the model (checkpoint folder, card, run record, report)")
+    use_msg = gr.Markdown()
+
+    settings = [loss, distance, margin, mining, batch_size, epochs, optimizer, lr, weight_decay, lr_patience,
+                patience, augment, rotation, crop_scale, color_jitter, jitter, scaling, warp, word_dropout, policy,
+                target_far, split_mode, seed, time_budget]
+
+    def on_modality(label):
+        m = MODALITIES[label]
+        choices = base_choices(m)
+        default_loss = "triplet" if m in ("image", "timeseries") else "contrastive"
+        return gr.update(choices=choices, value=choices[0]), _sample_line(m), default_loss
+
+    modality.change(on_modality, modality, [base, sample_info, loss], api_name="finetune_modality")
+    check.click(common.friendly("read the dataset")(check_data),
+                [modality, use_sample, upload, base, split_mode, loss, seed],
+                [summary_json, summary_md, preview_gallery, preview_table, margin], api_name="check_data")
+
+    def _start(data_type: str, use_sample: bool, upload: str | None, base: str, loss: str, distance: str,
+               margin: float, mining: str, batch_size: int, epochs: int, optimizer: str, lr: float,
+               weight_decay: float, lr_patience: int, patience: int, augment: bool, rotation: float,
+               crop_scale: float, color_jitter: float, jitter: float, scaling: float, warp: float,
+               word_dropout: float, threshold_policy: str, target_far: float, split_mode: str, seed: int,
+               time_budget_s: float, request: gr.Request):
+        """Queue a fine-tuning run; stream it with /watch_finetune."""
+        values = [loss, distance, margin, mining, batch_size, epochs, optimizer, lr, weight_decay, lr_patience,
+                  patience, augment, rotation, crop_scale, color_jitter, jitter, scaling, warp, word_dropout,
+                  threshold_policy, target_far, split_mode, seed, time_budget_s]
+        return start(runner, store, data_type, use_sample, upload, base, *values, request=request)
+
+    def _watch(state, request: gr.Request):
+        yield from watch(runner, state, request)
+
+    def _cancel(state, request: gr.Request):
+        return cancel(runner, state, request)
+
+    def _use(state, request: gr.Request):
+        return use_model(runner, store, state, request)
+
+    outputs = [status, curves, result_json, report_md, roc, hist, proj, hardest, download]
+    start_btn.click(common.friendly("start the run")(_start), [modality, use_sample, upload, base, *settings],
+                    [job_state, status], api_name="start_finetune").then(
+        _watch, job_state, outputs, api_name="watch_finetune", concurrency_limit=None)
+    cancel_btn.click(_cancel, job_state, status, api_name="cancel_finetune", concurrency_limit=None)
+    use_btn.click(common.friendly("use the model")(_use), job_state,
+                  [use_msg, compare_dropdowns["image"], compare_dropdowns["text"], compare_dropdowns["timeseries"]],
+                  api_name="use_finetuned_model")
+
+
+def _sample_line(modality: str) -> str:
+    _, what, licence = SAMPLE_DATASETS[modality]
+    return f"Sample: *{what}*; licence: {licence}."
