@@ -98,22 +98,25 @@ def suggest_margin(model: SiameseModel, train: Samples | PairSet, loss: str, see
         m = float(np.quantile(neg, 0.75))
     else:
         m = max(0.5 * float(np.median(neg) - np.median(pos)), 0.1 * float(np.median(neg)))
-    return round(max(m, 1e-3), 4)
+    return float(f"{max(m, 1e-6):.4g}")  # four significant digits
 
 
 def default_config(base: SiameseModel, data: Samples | PairSet, **overrides) -> TrainConfig:
-    """Settings that work for a first run: the base model's own loss and mining when the data allow
-    them, a fine-tuning learning rate (a tenth of the base's, at most 5e-4), early stopping on
-    validation AUC, a two-minute budget. ``overrides`` win."""
+    """Settings that work for a first run: triplet loss with semi-hard mining for class-labelled
+    data, the base model's loss for explicit pairs (contrastive when it was triplet), binary
+    cross-entropy for a base with a pair head; learning rate 3e-4 from a trained base (1e-3 from
+    scratch), early stopping on validation AUC, a two-minute budget. ``overrides`` win.
+
+    Chosen on the sample datasets' validation splits: on the WordNet topics, contrastive at a tenth
+    of the base's learning rate did not move validation AUC in 4 epochs, triplet at 3e-4 did."""
     trained = base_training(base)
-    loss = trained.get("loss", "contrastive")
-    if isinstance(data, PairSet) and loss == "triplet":
-        loss = "contrastive"
-    if isinstance(data, Samples) and loss == "bce" and base.head is None:
-        loss = "contrastive"
     if base.head is not None:
         loss = "bce"
-    lr = min(5e-4, float(trained.get("lr", 5e-3)) / 10) if trained else 1e-3
+    elif isinstance(data, Samples) and data.labels is not None:
+        loss = "triplet"
+    else:
+        loss = "contrastive" if trained.get("loss", "contrastive") == "triplet" else trained.get("loss", "contrastive")
+    lr = 3e-4 if trained else 1e-3
     graded = isinstance(data, PairSet) and data.graded
     cfg = dict(loss=loss, mining=trained.get("mining", "semihard"), lr=lr, epochs=15, batch_size=32,
                weight_decay=1e-4, early_stopping_patience=4, lr_patience=2,

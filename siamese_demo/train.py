@@ -138,8 +138,10 @@ class _Data:
             self.tx = model.prepare(train.items, train.names)
             self.labels = train.label_ids()
             if train.labels is not None:
-                self.sampler = MPerClassSampler(self.labels, min(cfg.m_per_class, cfg.batch_size // 2),
-                                                cfg.batch_size, cfg.seed + dist_.rank())
+                # few classes: more samples per class, so that a batch still holds batch_size items
+                n_classes = len(np.unique(self.labels))
+                m = max(min(cfg.m_per_class, cfg.batch_size // 2), min(cfg.batch_size // n_classes, cfg.batch_size // 2))
+                self.sampler = MPerClassSampler(self.labels, m, cfg.batch_size, cfg.seed + dist_.rank())
             else:
                 if len(train) < 2:
                     raise DataError("need at least two samples to train")
@@ -351,7 +353,8 @@ def fit(
             step += 1
             total += float(loss.detach())
             count += 1
-            emit("step", epoch, step, {"loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"]})
+            emit("step", epoch, step, {"loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"],
+                                       "batch": len(items)})
         if count == 0 and stopped != "completed":
             emit(stopped, epoch, step)
             break

@@ -33,3 +33,11 @@ def tiny_model(modality: str, encoder: str | None = None, texts=None, **kw):
     if encoder in (None, "transformer"):
         opts.update(num_layers=1, num_heads=2, intermediate_size=32)
     return sd.build_model("text", encoder, opts, {"max_length": 32}, texts=texts, **kw)
+
+
+@pytest.fixture
+def saved_series_model(tmp_path):
+    """A tiny series model saved as a checkpoint folder."""
+    model = tiny_model("timeseries")
+    model.threshold = 0.5
+    return sd.save(model, tmp_path / "ts")

@@ -20,13 +20,6 @@ def test_core_does_not_import_gradio():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-@pytest.fixture
-def saved_series_model(tmp_path):
-    model = tiny_model("timeseries")
-    model.threshold = 0.5
-    return sd.save(model, tmp_path / "ts")
-
-
 def test_cli_compare_embed_evaluate(saved_series_model, tmp_path, capsys):
     f = tmp_path / "a.csv"
     f.write_text("\n".join(str(v) for v in np.sin(np.linspace(0, 6, 50))))
@@ -77,10 +70,13 @@ def test_cli_train_writes_checkpoint_and_report(saved_series_model, tmp_path, ca
     out = tmp_path / "tuned"
     assert main(["train", "--data", str(ucr), "--base", str(saved_series_model), "--out", str(out),
                  "--epochs", "2", "--loss", "triplet", "--batch-size", "16"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["split"] == "by sample" and {"auc", "accuracy"} <= set(report["base"]) <= set(report["finetuned"])
-    assert json.loads((out / "report.json").read_text()) == report
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["split"] == "by sample" and {"auc", "accuracy"} <= set(summary["base"]) <= set(summary["finetuned"])
+    report = json.loads((out / "report.json").read_text())
+    assert report["finetuned"]["auc"] == summary["finetuned"]["auc"] and report["config"]["loss"] == "triplet"
+    assert len(report["history"]) == 3 and report["seed"] == 0
     assert sd.load(out).embed([items[0]]).shape == (1, 16)
+    assert (out / "run_record.json").exists() and "Fine-tuned from" in (out / "README.md").read_text()
 
 
 def test_split_by_class_keeps_test_classes_unseen():
@@ -88,6 +84,6 @@ def test_split_by_class_keeps_test_classes_unseen():
 
     items, labels = syn.image_samples(4, 0)
     data = sd.Samples(items, labels)
-    tr, va, te, mode = split(data, seed=0)
+    tr, va, te, mode = split(data, "by class", seed=0)
     assert mode == "by class" and len(tr) + len(va) + len(te) == len(data)
     assert not (set(tr.labels) & set(te.labels)) and not (set(tr.labels) & set(va.labels))

@@ -335,7 +335,7 @@ def build(runner, store, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
             batch_size = gr.Slider(8, 128, value=32, step=8, label="Batch size")
             epochs = gr.Slider(1, 100, value=15, step=1, label="Epochs")
             optimizer = gr.Radio(["adamw", "adam", "sgd"], value="adamw", label="Optimizer")
-            lr = gr.Number(0, label="Learning rate (0 = a tenth of the base's, at most 5e-4)")
+            lr = gr.Number(0, label="Learning rate (0 = 3e-4 from a trained base, 1e-3 from scratch)")
         with gr.Row():
             weight_decay = gr.Number(1e-4, label="Weight decay (L2)")
             lr_patience = gr.Slider(1, 10, value=2, step=1, label="ReduceLROnPlateau patience (epochs)")
@@ -381,10 +381,9 @@ def build(runner, store, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
     def on_modality(label):
         m = MODALITIES[label]
         choices = base_choices(m)
-        default_loss = "triplet" if m in ("image", "timeseries") else "contrastive"
-        return gr.update(choices=choices, value=choices[0]), _sample_line(m), default_loss
+        return gr.update(choices=choices, value=choices[0]), _sample_line(m)
 
-    modality.change(on_modality, modality, [base, sample_info, loss], api_name="finetune_modality")
+    modality.change(on_modality, modality, [base, sample_info], api_name="finetune_modality")
     check.click(common.friendly("read the dataset")(check_data),
                 [modality, use_sample, upload, base, split_mode, loss, seed],
                 [summary_json, summary_md, preview_gallery, preview_table, margin], api_name="check_data")

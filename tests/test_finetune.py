@@ -1,0 +1,226 @@
+"""Fine-tuning core: splits, data summary (against brute-force counts), margin suggestion,
+reports (same seed -> same numbers), NaN handling, the job runner and the visitor store,
+and the CLI under torchrun with two processes."""
+import copy
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import siamese_demo as sd
+import synthetic as syn
+from conftest import tiny_model
+from siamese_demo.errors import DataError
+from siamese_demo.finetune import default_config, finetune, prepare, split, suggest_margin
+from siamese_demo.inspect_data import cross_split_duplicates, pair_counts, preview_pairs, summarize
+from siamese_demo.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobRunner, VisitorStore
+from siamese_demo.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _series_data(n_per_class=10, seed=0):
+    items, labels = syn.series_samples(n_per_class, seed)
+    return sd.Samples(items, labels, [f"s{i}" for i in range(len(items))])
+
+
+def _many_classes(n_classes=16, per=5):
+    labels = [f"c{k}" for k in range(n_classes) for _ in range(per)]
+    return sd.Samples(list(range(len(labels))), labels)
+
+
+def test_split_modes():
+    data = _many_classes()
+    tr, va, te, mode = split(data, "auto", seed=3)
+    assert mode == "by class"
+    assert not set(tr.labels) & set(te.labels) and not set(va.labels) & set(te.labels)
+    assert sorted(tr.items + va.items + te.items) == list(range(len(data)))
+    few = _many_classes(6, 10)
+    tr, va, te, mode = split(few, "auto", seed=3)
+    assert mode == "by sample" and set(tr.labels) == set(va.labels) == set(te.labels) == set(few.labels)
+    assert [len(tr), len(va), len(te)] == [36, 12, 12]  # stratified: 2 of 10 per class to each of val, test
+    assert split(few, "by sample", seed=3)[0].items == tr.items  # seeded
+    assert split(few, "by sample", seed=4)[0].items != tr.items
+    with pytest.raises(DataError, match="too few to split by class"):
+        split(_many_classes(4, 10), "by class")
+    with pytest.raises(DataError, match="too few"):
+        split(sd.Samples(list(range(6)), ["a", "b"] * 3), "by sample")
+
+
+def test_pair_counts_match_brute_force():
+    labels = ["a"] * 4 + ["b"] * 3 + ["c"] * 1
+    data = sd.Samples(list(range(len(labels))), labels)
+    pos = sum(labels[i] == labels[j] for i, j in itertools.combinations(range(len(labels)), 2))
+    neg = sum(labels[i] != labels[j] for i, j in itertools.combinations(range(len(labels)), 2))
+    trip = sum(labels[a] == labels[p] and labels[a] != labels[n]
+               for a, p, n in itertools.permutations(range(len(labels)), 3))
+    assert pair_counts(data) == {"positive_pairs": pos, "negative_pairs": neg, "triplets": trip}
+    pairs = sd.PairSet(["x"] * 5, ["y"] * 5, [1, 0, 0, 1, 1])
+    assert pair_counts(pairs) == {"positive_pairs": 3, "negative_pairs": 2, "triplets": 0}
+
+
+def test_summary_finds_planted_duplicates_small_classes_and_imbalance():
+    model = tiny_model("timeseries", "lstm")
+    rng = np.random.default_rng(0)
+    train_items = [rng.normal(size=(40, 1)).astype(np.float32) for _ in range(12)]
+    train = sd.Samples(train_items, ["a"] * 10 + ["b"] + ["c"])
+    copies = [train_items[0].copy(), train_items[1] * 2.0 + 1.0]  # identical; equal up to rounding after z-scoring
+    val = sd.Samples(copies + [rng.normal(size=(40, 1)).astype(np.float32)], ["a", "a", "b"])
+    test = sd.Samples([rng.normal(size=(40, 1)).astype(np.float32) for _ in range(3)], ["a", "b", "b"])
+    parts = {"train": train, "validation": val, "test": test}
+    dup = cross_split_duplicates(model, parts)
+    assert dup["validation"] == {"exact": 1, "near": 2} and dup["test"] == {"exact": 0, "near": 0}
+    s = summarize(model, parts, "by sample")
+    assert s["classes_too_small"] == ["b", "c"] and s["imbalance_ratio"] == 10.0
+    text = " ".join(s["warnings"])
+    assert "single sample" in text and "imbalanced" in text and "duplicates" in text
+
+
+def test_preview_pairs_follow_the_labels():
+    data = _series_data(4)
+    rows = preview_pairs(data, n=3)
+    assert len(rows) == 6
+    for r in rows:
+        la, lb = r["a_name"].split("[")[1], r["b_name"].split("[")[1]
+        assert (la == lb) == (r["label"] == 1.0)
+
+
+def test_margin_suggestion_is_on_the_scale_of_the_base_distances():
+    model = tiny_model("timeseries", "lstm")
+    data = _series_data(6)
+    m = suggest_margin(model, data, "contrastive", seed=0)
+    from siamese_demo.pairs import make_pairs
+
+    emb = model.embed(data.items)
+    i, j, y = make_pairs(data.label_ids(), 400, 0)
+    d = np.array([np.linalg.norm(emb[a] - emb[b]) for a, b in zip(i, j)])  # brute force
+    assert m == pytest.approx(np.quantile(d[y == 0], 0.75), rel=1e-3)
+    t = suggest_margin(model, data, "triplet", seed=0)
+    gap = 0.5 * (np.median(d[y == 0]) - np.median(d[y == 1]))
+    assert t == pytest.approx(max(gap, 0.1 * np.median(d[y == 0])), rel=1e-3)
+    assert suggest_margin(model, data, "bce") is None
+
+
+def _tune(seed=0, **over):
+    model = tiny_model("timeseries", "lstm")
+    data = _series_data(10)
+    cfg = default_config(model, data, epochs=4, batch_size=16, lr=5e-3, seed=seed, time_budget_s=None,
+                         steps_per_epoch=5, **over)
+    return model, finetune(model, data, cfg, split_mode="by sample")
+
+
+def test_finetune_report_same_seed_same_numbers_and_base_untouched():
+    model, r1 = _tune(0)
+    before = copy.deepcopy(model.state_dict())
+    _, r2 = _tune(0)
+    _, r3 = _tune(1)
+    keys = ("auc", "eer", "accuracy", "threshold")
+    assert [r1.report["finetuned"][k] for k in keys] == [r2.report["finetuned"][k] for k in keys]
+    assert r1.report["history"] == [] or [h["val_loss"] for h in r1.report["history"]] == \
+        [h["val_loss"] for h in r2.report["history"]]
+    assert r1.report["finetuned"]["auc"] != r3.report["finetuned"]["auc"]
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    rep = r1.report
+    assert {"roc", "distances"} <= set(rep["finetuned"]) and len(rep["hardest_pairs"]) == 10
+    assert len(rep["projection"]["finetuned"]["x"]) == len(r1.test)
+    json.dumps(rep)  # the report is plain JSON
+
+
+def test_nan_loss_stops_with_a_message():
+    model = tiny_model("timeseries", "lstm")
+    data = _series_data(10)
+    cfg = TrainConfig(loss="contrastive", epochs=3, lr=1e30, grad_clip=None, optimizer="sgd", seed=0,
+                      batch_size=16, time_budget_s=None)
+    with pytest.raises(FloatingPointError, match="lower learning rate"):
+        finetune(model, data, cfg, split_mode="by sample")
+
+
+def test_bce_on_a_base_without_head_adds_one():
+    model = tiny_model("timeseries", "lstm")
+    data = _series_data(8)
+    cfg = default_config(model, data, loss="bce", epochs=1, time_budget_s=None, batch_size=16)
+    res = finetune(model, data, cfg, split_mode="by sample")
+    assert res.model.head is not None and model.head is None
+
+
+def test_job_runner_one_at_a_time_positions_cancel_and_failures():
+    runner = JobRunner()
+    gate, seen = threading.Event(), []
+
+    def slow(job):
+        seen.append(("start", job.id))
+        while not gate.is_set() and not job.cancel.is_set():
+            time.sleep(0.01)
+        return "ok"
+
+    a = runner.submit("alice", slow)
+    b = runner.submit("bob", slow)
+    c = runner.submit("carol", lambda job: 1 / 0)
+    for _ in range(200):
+        if a.state == RUNNING:
+            break
+        time.sleep(0.01)
+    assert a.state == RUNNING and b.state == QUEUED and runner.position(b) == 2 and runner.position(c) == 3
+    assert runner.get("bob", a.id) is None and runner.get("alice", a.id) is a
+    with pytest.raises(RuntimeError, match="already have"):
+        runner.submit("alice", slow)
+    assert runner.cancel("bob", b.id) and b.state == CANCELLED
+    assert runner.position(c) == 2
+    runner.cancel("alice", a.id)
+    for _ in range(300):
+        if c.state not in (QUEUED, RUNNING):
+            break
+        time.sleep(0.01)
+    assert a.state == CANCELLED and a.result == "ok" and c.state == FAILED and "ZeroDivisionError" in c.message
+    assert [s for s, _ in seen] == ["start"]  # bob never started
+    d = runner.submit("alice", lambda job: 42)
+    for _ in range(300):
+        if d.state == DONE:
+            break
+        time.sleep(0.01)
+    assert d.state == DONE and d.result == 42
+
+
+def test_visitor_store_isolates_and_deletes(tmp_path):
+    store = VisitorStore(ttl_s=3600, root=tmp_path)
+    fa = store.folder("a")
+    store.add_model("a", "yours: m", "model-a")
+    assert store.model("a", "yours: m") == "model-a" and store.model("b", "yours: m") is None
+    assert store.model_names("b") == []
+    store.drop("a")
+    assert not fa.exists() and store.model("a", "yours: m") is None
+    store.ttl_s = 0
+    fb = store.folder("b")
+    time.sleep(0.01)
+    store.folder("c")  # expires b
+    assert not fb.exists() and len(store) == 1
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
+                    reason="torchrun not installed")
+def test_cli_train_under_torchrun_two_processes(saved_series_model, tmp_path):
+    items, labels = syn.series_samples(8, 0)
+    ucr = tmp_path / "d.tsv"
+    ucr.write_text("\n".join("\t".join([lab] + [f"{v:.4f}" for v in x[:, 0]]) for x, lab in zip(items, labels)))
+    out = tmp_path / "ddp"
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "0", "-m", "siamese_demo", "train",
+                           "--data", str(ucr), "--base", str(saved_series_model), "--out", str(out),
+                           "--epochs", "2", "--batch-size", "8", "--loss", "triplet", "--device", "cpu"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert summary["world_size"] == 2
+    record = json.loads((out / "run_record.json").read_text())
+    assert record["environment"]["world_size"] == 2
+    assert sd.load(out).embed([items[0]]).shape == (1, 16)

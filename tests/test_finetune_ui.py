@@ -1,0 +1,156 @@
+"""The fine-tune tab driven through gradio_client: a short fine-tune on each sample dataset, the
+model then used in its comparison tab; a second visitor never sees it; Cancel stops a run; every
+bad upload gets its message and the app keeps serving."""
+import io
+import socket
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+EX = ROOT / "examples"
+pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SIAMESE_DEMO_MAX_UPLOAD_MB", "2")  # small cap so the oversized-archive case stays small
+    sys.path.insert(0, str(ROOT))
+    from siamese_demo.ui import build_demo
+
+    demo = build_demo(warm=False)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True)
+    yield url
+    demo.close()
+    mp.undo()
+
+
+SAMPLES = {"image": ("Image pairs", "omniglot-cnn"), "text": ("Text pairs", "text-transformer"),
+           "timeseries": ("Time-series pairs", "series-lstm")}
+SHORT = dict(epochs=3, patience=0, time_budget_s=60, seed=0)
+
+
+def _start(client, modality, **kw):
+    label, base = SAMPLES[modality]
+    args = {"data_type": label, "use_sample": True, "upload": None, "base": base, **SHORT, **kw}
+    return client.predict(**args, api_name="/start_finetune")
+
+
+def _watch(client, timeout=240):
+    return client.submit(api_name="/watch_finetune").result(timeout=timeout)
+
+
+def _compare(client, modality, model):
+    if modality == "image":
+        a, b = handle_file(str(EX / "images" / "latin_c01_a.png")), handle_file(str(EX / "images" / "latin_c01_b.png"))
+        return client.predict(a, b, model, True, 0.5, api_name="/compare_images")[0]
+    if modality == "text":
+        return client.predict("A woman is slicing an onion.", "A woman is cutting an onion.", model, True, 0.5,
+                              api_name="/compare_texts")[0]
+    s = (EX / "series" / "gunpoint_class1_a.txt").read_text()
+    t = (EX / "series" / "gunpoint_class1_b.txt").read_text()
+    return client.predict(None, s, None, t, model, True, 0.5, api_name="/compare_series")[0]
+
+
+@pytest.mark.parametrize("modality", ["image", "text", "timeseries"])
+def test_finetune_on_each_sample_then_use_the_model(app_url, modality):
+    client = Client(app_url, verbose=False)
+    label, base = SAMPLES[modality]
+    summary = client.predict(modality_label=label, use_sample=True, upload=None, base_name=base, loss="triplet",
+                             api_name="/check_data")
+    assert summary[0]["splits"]["train"]["positive_pairs"] > 0 and "| train |" in summary[1]
+    _start(client, modality)
+    out = _watch(client)
+    status, result = out[0], out[2]
+    assert "Finished" in status, status
+    assert result["finetuned_auc"] >= result["base_auc"], result
+    assert "Base vs fine-tuned" in out[3] and Path(out[-1]).suffix == ".zip"
+    with zipfile.ZipFile(out[-1]) as z:
+        names = z.namelist()
+    assert any(n.endswith("model.safetensors") for n in names) and any(n.endswith("report.json") for n in names)
+    msg = client.predict(api_name="/use_finetuned_model")
+    assert result["model"] in msg[0]
+    payload = _compare(client, modality, result["model"])
+    assert payload["model"] == result["model"] and payload["decision"] in ("same", "different")
+
+    other = Client(app_url, verbose=False)  # another visitor
+    with pytest.raises(AppError, match="not one of your models"):
+        _compare(other, modality, result["model"])
+    with pytest.raises(AppError, match="no finished run"):
+        other.predict(api_name="/use_finetuned_model")
+    assert "No run yet" in _watch(other)[0]
+
+
+def test_cancel_stops_a_run_and_keeps_the_best_model(app_url):
+    client = Client(app_url, verbose=False)
+    _start(client, "timeseries", epochs=100, time_budget_s=300)
+    watcher = client.submit(api_name="/watch_finetune")
+    time.sleep(4)
+    t = time.time()
+    assert "Cancelling" in client.predict(api_name="/cancel_finetune")
+    out = watcher.result(timeout=60)
+    assert time.time() - t < 30
+    assert "cancelled" in out[0] and out[2]["stopped"] == "cancelled", out[:3]
+    assert out[2]["finetuned_auc"] > 0  # the best model so far was evaluated and kept
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _png(seed: int) -> bytes:
+    arr = (np.random.default_rng(seed).random((20, 20)) > 0.5).astype(np.uint8) * 255
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+BAD = {  # case -> (data type, file name, content, expected message)
+    "wrong columns": ("Text pairs", "bad.csv", b"sentence,score\nhello,1\n", "not recognised"),
+    "one class": ("Text pairs", "one.csv", b"text,label\n" + b"".join(b"text %d,same\n" % i for i in range(12)),
+                  "only one class"),
+    "one sample per class": ("Text pairs", "single.csv",
+                             b"text,label\n" + b"".join(b"text %d,c%d\n" % (i, i) for i in range(12)), "single sample"),
+    "non-UTF-8 text": ("Text pairs", "latin1.csv", "text,label\ncaf\u00e9,a\n".encode("latin-1"), "not UTF-8"),
+    "corrupt images": ("Image pairs", "corrupt.zip", _zip({"a/1.png": b"not a png", "b/2.png": b"nope"}),
+                       "not a readable image"),
+    "zip with .. paths": ("Image pairs", "evil.zip", _zip({"../a/1.png": _png(0), "b/2.png": _png(1)}),
+                          "outside the archive"),
+    "oversized archive": ("Image pairs", "big.zip", _zip({"a/1.png": _png(0), "a/big.bin": bytes(3_000_000)}),
+                          "MB uncompressed"),
+    "wrong series layout": ("Time-series pairs", "bad.tsv", b"1\t0.5\n", "expected the class label"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_uploads_get_their_message(app_url, tmp_path, case):
+    client = Client(app_url, verbose=False)
+    label, name, content, message = BAD[case]
+    base = {v[0]: v[1] for v in SAMPLES.values()}[label]
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(AppError, match=message):
+        client.predict(modality_label=label, use_sample=False, upload=handle_file(str(path)), base_name=base,
+                       api_name="/check_data")
+    with pytest.raises(AppError, match=message):  # Start refuses it too, before queueing anything
+        client.predict(data_type=label, use_sample=False, upload=handle_file(str(path)), base=base,
+                       api_name="/start_finetune")
+    assert "No run yet" in _watch(client)[0]  # nothing was queued, and the app still answers
