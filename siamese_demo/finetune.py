@@ -61,8 +61,9 @@ def split(data: Samples | PairSet, mode: str = "auto", val_frac: float = 0.2, te
         tr, va, te = [], [], []
         for c in classes:
             idx = rng.permutation(by_class[c]).tolist()
-            k_te = int(round(len(idx) * test_frac)) if len(idx) >= 3 else 0
-            k_va = int(round(len(idx) * val_frac)) if len(idx) >= 3 else 0
+            # two or more per class in validation and test (same-class pairs); small classes train only
+            k_te = max(2, int(round(len(idx) * test_frac))) if len(idx) >= 6 else 0
+            k_va = max(2, int(round(len(idx) * val_frac))) if len(idx) >= 6 else 0
             te += idx[:k_te]
             va += idx[k_te: k_te + k_va]
             tr += idx[k_te + k_va:]
@@ -223,6 +224,13 @@ def prepare(base: SiameseModel, data: Samples | PairSet, split_mode: str = "auto
     train, val, test, mode = split(data, split_mode, seed=seed)
     if isinstance(train, Samples) and train.labels is not None:
         check_trainable(train)
+        for name, part in (("validation", val), ("test", test)):
+            try:
+                check_trainable(part)
+            except DataError:
+                raise DataError(f"the {name} split cannot form both same-class and different-class pairs: "
+                                "split by sample needs classes with at least 6 samples (2 for validation, 2 for "
+                                "test), split by class needs at least 6 classes") from None
     parts = {"train": train, "validation": val, "test": test}
     return parts, summarize(base, parts, mode)
 
