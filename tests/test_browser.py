@@ -126,3 +126,31 @@ def test_series_tab(page):
     boxes[1].send_keys(series)
     text = _compare_and_read(page)
     assert "✅ Same" in text
+
+
+def test_finetune_tab_runs_on_a_sample(page):
+    """As a visitor: pick the time-series sample, check it, set 2 epochs, start, read the report."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _tab(page, "Fine-tune")
+    panel = _visible_panel(page)
+    radio = _wait(page, lambda: [lab for lab in panel.find_elements(By.TAG_NAME, "label")
+                                 if lab.text.strip() == "Time-series pairs"][0])
+    page.execute_script("arguments[0].click();", radio)
+    _wait(page, lambda: "GunPoint" in _visible_panel(page).text)
+    check = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Check the data"][0]
+    page.execute_script("arguments[0].click();", check)
+    _wait(page, lambda: "Duplicates of training items" in _visible_panel(page).text)
+    settings = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith("Settings")][0]
+    page.execute_script("arguments[0].click();", settings)
+    epochs = _wait(page, lambda: [i for i in panel.find_elements(By.CSS_SELECTOR, "input[type='number']")
+                                  if i.get_attribute("aria-label") and "Epochs" in i.get_attribute("aria-label")][0])
+    epochs.send_keys(Keys.CONTROL, "a")
+    epochs.send_keys("2", Keys.TAB)
+    time.sleep(0.5)
+    start = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Start fine-tuning"][0]
+    page.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", start)
+    text = _wait(page, lambda: (lambda t: t if "Finished" in t and "Base vs fine-tuned" in t else None)(
+        _visible_panel(page).text), timeout=180)
+    assert "fine-tuned" in text and "test ROC AUC" in text
