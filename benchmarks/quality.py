@@ -119,10 +119,10 @@ def series_table(with_dtw: bool = True) -> list[str]:
     return rows
 
 
-def finetune_table(seconds: float) -> list[str]:
+def finetune_table(seconds: float, only: list[str] | None = None) -> list[str]:
     from siamese_demo.recipes.ucr_series import HELD_OUT, finetune_accuracy
 
-    models = models_of("timeseries")
+    models = [m for m in models_of("timeseries") if not only or m in only]
     rows = ["| dataset | " + " | ".join(f"{m} fine-tuned" for m in models) + " |", "|" + "---|" * (len(models) + 1)]
     for name in HELD_OUT:
         rows.append(f"| {name} | " + " | ".join(f"{finetune_accuracy(m, name, seconds):.3f}" for m in models) + " |")
@@ -137,6 +137,7 @@ def main() -> None:
     p.add_argument("--no-dtw", action="store_true", help="skip the (slow) DTW baseline")
     p.add_argument("--finetune", type=float, default=0.0,
                    help="seconds of fine-tuning per held-out series dataset (0 = skip)")
+    p.add_argument("--models", nargs="+", help="only these series models in the fine-tune table")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     torch.set_num_threads(2)
@@ -153,7 +154,7 @@ def main() -> None:
     if args.finetune:
         print(f"\n## Time series after fine-tuning on each train split ({args.finetune:.0f} s each, "
               "validation = a quarter of the train split), 1-NN accuracy on the test split\n")
-        print("\n".join(finetune_table(args.finetune)))
+        print("\n".join(finetune_table(args.finetune, args.models)))
 
 
 if __name__ == "__main__":
