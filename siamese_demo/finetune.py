@@ -192,7 +192,19 @@ def hardest_pairs(a: Assessment, test, k: int = 5) -> list[dict[str, Any]]:
     y = a.labels >= 0.5
     rows = []
     for want, order in ((True, np.argsort(-a.distances)), (False, np.argsort(a.distances))):
-        for p in [p for p in order if y[p] == want][:k]:
+        seen: set[tuple[int, int]] = set()  # balanced pairs are drawn with replacement: show each once
+        picked = []
+        for p in order:
+            if y[p] != want:
+                continue
+            key = (int(p), int(p)) if a.pair_index is None else \
+                tuple(sorted((int(a.pair_index[0][p]), int(a.pair_index[1][p]))))
+            if key not in seen:
+                seen.add(key)
+                picked.append(p)
+            if len(picked) == k:
+                break
+        for p in picked:
             if a.pair_index is not None:
                 i, j = int(a.pair_index[0][p]), int(a.pair_index[1][p])
                 names = test.names or [None] * len(test)

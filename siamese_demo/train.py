@@ -341,7 +341,7 @@ def fit(
                     continue
                 loss = emb.sum() * 0.0  # every process must run backward for DDP's all-reduce
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"the loss became {float(loss)} at epoch {epoch}, step {step}; "
+                raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {epoch}, step {step}; "
                                          "the run was stopped. Try a lower learning rate")
             opt.zero_grad(set_to_none=True)
             loss.backward()

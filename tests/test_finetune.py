@@ -132,6 +132,10 @@ def test_finetune_report_same_seed_same_numbers_and_base_untouched():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     rep = r1.report
     assert {"roc", "distances"} <= set(rep["finetuned"]) and len(rep["hardest_pairs"]) == 10
+    shown = [tuple(sorted((h["index_a"], h["index_b"]))) for h in rep["hardest_pairs"]]
+    assert len(set(shown)) == 10  # each pair once
+    far = [h["distance"] for h in rep["hardest_pairs"] if h["kind"].startswith("same")]
+    assert far == sorted(far, reverse=True)
     assert len(rep["projection"]["finetuned"]["x"]) == len(r1.test)
     json.dumps(rep)  # the report is plain JSON
 
