@@ -2,8 +2,6 @@
 model then used in its comparison tab; a second visitor never sees it; Cancel stops a run; every
 bad upload gets its message and the app keeps serving."""
 import io
-import socket
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -17,25 +15,14 @@ EX = ROOT / "examples"
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import launch_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def app_url():
     mp = pytest.MonkeyPatch()
     mp.setenv("SIAMESE_DEMO_MAX_UPLOAD_MB", "2")  # small cap so the oversized-archive case stays small
-    sys.path.insert(0, str(ROOT))
-    from siamese_demo.ui import build_demo
-
-    demo = build_demo(warm=False)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True)
-    yield url
-    demo.close()
+    yield from launch_app()
     mp.undo()
 
 

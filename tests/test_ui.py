@@ -1,6 +1,5 @@
 """The app driven headlessly through gradio_client: one comparison per tab with a known positive
 and negative, thresholds per visitor, and a clear message for each kind of bad input."""
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -14,24 +13,12 @@ EX = ROOT / "examples"
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import launch_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def app_url():
-    sys.path.insert(0, str(ROOT))
-    from siamese_demo.ui import build_demo
-
-    demo = build_demo(warm=False)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
-                            quiet=True)
-    yield url
-    demo.close()
+    yield from launch_app()
 
 
 @pytest.fixture(scope="module")
