@@ -99,11 +99,49 @@ def server_side_ms(repeats: int = 20) -> dict[str, float]:
     return out
 
 
+def during_training(repeats: int = 8) -> None:
+    """Comparison latency for one visitor while another visitor's fine-tune runs (same process)."""
+    from gradio_client import Client
+
+    from siamese_demo.ui import build_demo
+
+    demo = build_demo(warm=False)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    trainer, visitor = Client(url, verbose=False), Client(url, verbose=False, download_files=False)
+
+    def timed(a, api) -> float:
+        t = time.perf_counter()
+        visitor.predict(*a, api_name=api)
+        return (time.perf_counter() - t) * 1000
+
+    rows = []
+    for tab, (a, api) in calls().items():
+        timed(a, api)  # load the model
+        idle = [timed(a, api) for _ in range(repeats)]
+        trainer.predict(data_type="Image pairs", use_sample=True, upload=None, base="omniglot-cnn", epochs=50,
+                        patience=0, time_budget_s=120, api_name="/start_finetune")
+        time.sleep(3)
+        busy = [timed(a, api) for _ in range(repeats)]
+        trainer.predict(api_name="/cancel_finetune")
+        trainer.submit(api_name="/watch_finetune").result(timeout=120)
+        rows.append(f"| {tab} | {np.median(idle):.0f} ms | {np.median(busy):.0f} ms | {max(busy):.0f} ms |")
+    demo.close()
+    print(f"\nComparisons (end to end, explanation included, median of {repeats}) while another visitor fine-tunes "
+          "omniglot-cnn on the image sample in the same server:\n")
+    print("| tab | idle | during a fine-tune | worst during |\n|---|---|---|---|")
+    print("\n".join(rows))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--visitors", type=int, default=16)
     p.add_argument("--requests", type=int, default=25)
+    p.add_argument("--only-training", action="store_true", help="only the latency-during-a-fine-tune table")
     args = p.parse_args()
+    if args.only_training:
+        print("command: .venv/bin/python benchmarks/latency.py --only-training")
+        during_training()
+        return
     from gradio_client import Client
 
     from siamese_demo.ui import build_demo
@@ -159,6 +197,7 @@ def main() -> None:
           f"{len(lat) / wall:.1f} req/s |")
     if errors:
         print("first error:", errors[0])
+    during_training()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """The app driven headlessly through gradio_client: one comparison per tab with a known positive
 and negative, thresholds per visitor, and a clear message for each kind of bad input."""
-import sys
 import threading
 from pathlib import Path
 
