@@ -86,10 +86,8 @@ def suggest_margin(model: SiameseModel, train: Samples | PairSet, loss: str, see
     least a tenth of the median different-pair distance. None for binary cross-entropy."""
     if loss == "bce" or model.head is not None:
         return None
-    from .workflows import pair_distances
-
     try:
-        d, y = pair_distances(model, train, 400, seed)
+        d, y = _pairs(model, train, 400, seed)
     except DataError:
         return None
     pos, neg = d[y >= 0.5], d[y < 0.5]
@@ -167,15 +165,48 @@ class Assessment:
         return out
 
 
+def view_pairs(model: SiameseModel, data: Samples, seed: int = 0):
+    """Unlabelled data: each item with an augmented view of itself (same) and with a view of
+    another item (different). Returns distances, labels and the (item, viewed item) indices."""
+    from .augment import AugmentConfig, build_augmentation
+
+    view = build_augmentation(model.modality, AugmentConfig(enabled=True), getattr(model.preprocessor, "size", 64))
+    n = len(data)
+    if n < 2:
+        raise DataError("evaluation needs at least two samples")
+    tx = model.prepare(data.items, data.names)
+    other = (np.arange(n) + 1 + np.random.default_rng(seed).integers(n - 1, size=n)) % n
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        views = [view(t) for t in tx] + [view(tx[k]) for k in other]
+    finally:
+        torch.set_rng_state(state)
+    d = model.distances_from_embeddings(model.embed_tensors(tx + tx), model.embed_tensors(views))
+    i, j = np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([np.arange(n), other])
+    return d, np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32), (i, j)
+
+
+def _pairs(model: SiameseModel, data, n_pairs: int, seed: int):
+    from .workflows import pair_distances
+
+    if isinstance(data, Samples) and data.labels is None:
+        return view_pairs(model, data, seed)[:2]
+    return pair_distances(model, data, n_pairs, seed)
+
+
 def assess(model: SiameseModel, val, test, policy: str = "max_accuracy", target_far: float = 0.01,
            n_pairs: int = 1000, seed: int = 0) -> Assessment:
     """Threshold chosen on ``val``, metrics on ``test`` (the same pairs for every model)."""
     from .workflows import pair_distances
 
-    dv, yv = pair_distances(model, val, n_pairs, seed + 11)
+    dv, yv = _pairs(model, val, n_pairs, seed + 11)
     thr = ev.choose_threshold(dv, yv, policy, target_far)
     emb = None
-    if isinstance(test, PairSet):
+    if isinstance(test, Samples) and test.labels is None:
+        dt, yt, index = view_pairs(model, test, seed + 12)
+        emb = model.embed(test.items)
+    elif isinstance(test, PairSet):
         dt, yt = pair_distances(model, test, n_pairs, seed + 12)
         index = None
     else:
@@ -209,7 +240,8 @@ def hardest_pairs(a: Assessment, test, k: int = 5) -> list[dict[str, Any]]:
                 i, j = int(a.pair_index[0][p]), int(a.pair_index[1][p])
                 names = test.names or [None] * len(test)
                 da, db = _describe(test.items[i], names[i]), _describe(test.items[j], names[j])
-                la, lb = str(test.labels[i]), str(test.labels[j])
+                la, lb = ("", "") if test.labels is None else (str(test.labels[i]), str(test.labels[j]))
+                db = db if test.labels is not None else f"{db} (augmented view)"
             else:
                 i = j = int(p)
                 da, db = _describe(test.a[p], f"pair {p + 1}"), _describe(test.b[p], f"pair {p + 1}")

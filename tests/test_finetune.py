@@ -140,6 +140,34 @@ def test_finetune_report_same_seed_same_numbers_and_base_untouched():
     json.dumps(rep)  # the report is plain JSON
 
 
+def test_unlabelled_data_trains_and_is_assessed_on_augmented_views():
+    model = tiny_model("timeseries", "lstm")
+    items, _ = syn.series_samples(8, 0)
+    data = sd.Samples(items, None, [f"s{i}" for i in range(len(items))])
+    cfg = default_config(model, data, epochs=2, time_budget_s=None, batch_size=16, seed=0)
+    res = finetune(model, data, cfg)
+    rep = res.report
+    assert rep["split"] == "by sample" and rep["data"]["kind"] == "unlabelled"
+    n_test = len(res.test)
+    # one same pair (item, its view) and one different pair per test item
+    assert len(rep["finetuned"]["distances"]["positive"]) == n_test == len(rep["finetuned"]["distances"]["negative"])
+    assert 0.0 <= rep["finetuned"]["auc"] <= 1.0 and "augmented view" in rep["hardest_pairs"][0]["b"]
+    assert suggest_margin(model, data, "contrastive") is not None
+
+
+def test_text_pairs_fine_tune_and_report(texts):
+    model = tiny_model("text", "transformer", texts=texts, distance="cosine")
+    a, b, y = syn.text_pairs(80, 0)
+    y = y * 0.8 + 0.1  # graded scores: Spearman is reported and monitored
+    data = sd.PairSet(a, b, y, graded=True)
+    cfg = default_config(model, data, epochs=2, time_budget_s=None, seed=0)
+    assert cfg.loss == "contrastive" and cfg.monitor == "val_spearman"
+    rep = finetune(model, data, cfg).report
+    assert rep["split"] == "by sample" and rep["data"]["kind"] == "pairs"
+    assert "spearman" in rep["finetuned"] and "projection" not in rep
+    assert rep["hardest_pairs"][0]["a"] in a
+
+
 def test_nan_loss_stops_with_a_message():
     model = tiny_model("timeseries", "lstm")
     data = _series_data(10)
