@@ -75,7 +75,9 @@ class JobRunner:
             self._forget_old()
             for job in self._jobs.values():
                 if job.owner == owner and job.state in (QUEUED, RUNNING):
-                    raise RuntimeError("you already have a training run in progress; cancel it or wait for it")
+                    from .errors import DataError
+
+                    raise DataError("you already have a training run in progress; cancel it or wait for it")
             job = Job(f"job-{next(self._ids)}-{int(time.time())}", owner, work)
             self._jobs[job.id] = job
             self._queue.append(job)

@@ -204,7 +204,7 @@ def test_job_runner_one_at_a_time_positions_cancel_and_failures():
         time.sleep(0.01)
     assert a.state == RUNNING and b.state == QUEUED and runner.position(b) == 2 and runner.position(c) == 3
     assert runner.get("bob", a.id) is None and runner.get("alice", a.id) is a
-    with pytest.raises(RuntimeError, match="already have"):
+    with pytest.raises(DataError, match="already have"):
         runner.submit("alice", slow)
     assert runner.cancel("bob", b.id) and b.state == CANCELLED
     assert runner.position(c) == 2

@@ -68,9 +68,11 @@ def main(argv=None) -> None:
     p.add_argument("--wordnet-pairs", type=int, default=16_000)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--time-budget", type=float, default=1200.0)
+    p.add_argument("--vocab-size", type=int, default=8000)
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     seed_everything(args.seed)  # the model is initialised before fit() seeds again
     root = Path(args.stsb)
     train, dev, test = (read_stsb(root / f"sts-{s}.csv") for s in ("train", "dev", "test"))
@@ -78,7 +80,7 @@ def main(argv=None) -> None:
     n_hold = len(wn) // 10
     wn_test, wn_train = wn[:n_hold], wn[n_hold:]
     texts = train.a + train.b + [x for pr in wn_train for x in pr[:2]]
-    tok = train_tokenizer(texts, vocab_size=8_000, min_frequency=2)
+    tok = train_tokenizer(texts, vocab_size=args.vocab_size, min_frequency=2)
     model = build(args.encoder, tok)
     combined = sd.PairSet(train.a + [x[0] for x in wn_train], train.b + [x[1] for x in wn_train],
                           np.concatenate([train.labels, [x[2] for x in wn_train]]), graded=True)
