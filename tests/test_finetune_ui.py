@@ -86,6 +86,8 @@ def test_cancel_stops_a_run_and_keeps_the_best_model(app_url):
     client = Client(app_url, verbose=False)
     _start(client, "timeseries", epochs=100, time_budget_s=300)
     watcher = client.submit(api_name="/watch_finetune")
+    with pytest.raises(AppError, match="already have a training run"):
+        _start(client, "timeseries")
     time.sleep(4)
     t = time.time()
     assert "Cancelling" in client.predict(api_name="/cancel_finetune")
