@@ -26,7 +26,7 @@ def model_card(config: dict[str, Any], training: dict[str, Any] | None) -> str:
         f"- parameters: {config['num_parameters']:,}",
         f"- distance: {config['distance']}{' (L2-normalised embeddings)' if config['normalize'] else ''}"
         f"{'; decision from a learned pair head (binary cross-entropy)' if config['head'] else ''}",
-        f"- preprocessing: " + ", ".join(f"{k}={v}" for k, v in config["preprocessing"].items()),
+        "- preprocessing: " + ", ".join(f"{k}={v}" for k, v in config["preprocessing"].items()),
         "",
         "## Decision threshold", "",
         f"- threshold: {_fmt(config['threshold']) if config['threshold'] is not None else 'not chosen (default)'}"

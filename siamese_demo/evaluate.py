@@ -74,7 +74,7 @@ def choose_threshold(distances, labels, policy: str = "max_accuracy", target_far
     k = np.searchsorted(ds, cand, side="right")
     tp = np.concatenate([[0], np.cumsum(ys)])[k]
     fp = np.concatenate([[0], np.cumsum(1 - ys)])[k]
-    n_pos, n_neg = ys.sum(), (1 - ys).sum()
+    n_neg = (1 - ys).sum()
     if policy == "max_accuracy":
         acc = (tp + (n_neg - fp)) / len(d)
         return float(cand[int(np.argmax(acc))])

@@ -321,10 +321,10 @@ def fit(
         total, count = 0.0, 0
         for items, labels in data.batches(rng):
             cancelled = cancel is not None and cancel.is_set()
-            over = cfg.time_budget_s is not None and time.perf_counter() - started > cfg.time_budget_s
-            if distributed and dist_.any_flag(cancelled or over, device):
-                cancelled, over = cancelled, not cancelled
-            if cancelled or over:
+            stop = cancelled or (cfg.time_budget_s is not None and time.perf_counter() - started > cfg.time_budget_s)
+            if distributed:  # all processes stop at the same step
+                stop = dist_.any_flag(stop, device)
+            if stop:
                 stopped = "cancelled" if cancelled else "time_budget"
                 break
             batch = {k: v.to(device, non_blocking=True) for k, v in model.preprocessor.collate(items).items()}

@@ -1,5 +1,4 @@
 """Augmentations keep shapes, change values, and repeat under the same seed."""
-import numpy as np
 import torch
 
 from siamese_demo.augment import AugmentConfig, build_augmentation, time_warp

@@ -5,11 +5,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import siamese_demo as sd
 import synthetic as syn
-from conftest import tiny_model
 from siamese_demo.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent

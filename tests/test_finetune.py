@@ -20,7 +20,7 @@ import siamese_demo as sd
 import synthetic as syn
 from conftest import tiny_model
 from siamese_demo.errors import DataError
-from siamese_demo.finetune import default_config, finetune, prepare, split, suggest_margin
+from siamese_demo.finetune import default_config, finetune, split, suggest_margin
 from siamese_demo.inspect_data import cross_split_duplicates, pair_counts, preview_pairs, summarize
 from siamese_demo.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobRunner, VisitorStore
 from siamese_demo.train import TrainConfig

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import torch
 
-import siamese_demo as sd
 from conftest import tiny_model
 from siamese_demo.distances import pair_distance, pairwise_distance, score_from_distance
 from siamese_demo.encoders import build_encoder, encoder_from_dict, encoder_to_dict

@@ -1,7 +1,6 @@
 """The training engine: learning on each modality, callbacks, determinism, stopping rules."""
 import threading
 
-import numpy as np
 import pytest
 
 import siamese_demo as sd

@@ -82,7 +82,7 @@ def main(argv=None) -> None:
                       augment=AugmentConfig(rotation=10, translate=0.06, crop_scale=0.85, color_jitter=0.0),
                       val_pairs=2000)
     t0 = time.time()
-    res = fit(model, train, val, cfg, callbacks=[lambda e: e.kind == "epoch" and print(json.dumps(e.data), flush=True)])
+    fit(model, train, val, cfg, callbacks=[lambda e: e.kind == "epoch" and print(json.dumps(e.data), flush=True)])
     train_s = time.time() - t0
     metrics = {
         "one_shot_20way_test": one_shot(model, test, seed=args.seed),

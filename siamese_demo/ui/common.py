@@ -261,10 +261,8 @@ def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot
     def on_model(name, request: gr.Request = None):
         if not name:
             return gr.update(), gr.update(), gr.update()
-        if name.startswith(YOURS):
-            model = visitor_model(store, request, name)
-            return gr.update(**slider_settings(name, model)), True, model_summary(name, model)
-        return gr.update(**slider_settings(name)), True, model_summary(name)
+        model = visitor_model(store, request, name) if name.startswith(YOURS) else None  # shipped: config only
+        return gr.update(**slider_settings(name, model)), True, model_summary(name, model)
 
     def on_threshold(name, value, payload, request: gr.Request = None):
         model = visitor_model(store, request, name)

@@ -17,14 +17,13 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-import siamese_demo as sd
 from siamese_demo import plots
 from siamese_demo.augment import AugmentConfig
 from siamese_demo.data import Limits
 from siamese_demo.errors import DataError
 from siamese_demo.finetune import SPLIT_MODES, default_config, finetune, prepare, report_markdown, suggest_margin
 from siamese_demo.inspect_data import preview_pairs
-from siamese_demo.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING
+from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
 from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
 
 from . import common
