@@ -143,3 +143,18 @@ def test_bad_uploads_get_their_message(app_url, tmp_path, case):
         client.predict(data_type=label, use_sample=False, upload=handle_file(str(path)), base=base,
                        api_name="/start_finetune")
     assert "No run yet" in _watch(client)[0]  # nothing was queued, and the app still answers
+
+
+def test_nan_loss_ends_the_run_with_a_message_and_the_base_is_untouched(app_url):
+    client = Client(app_url, verbose=False)
+    before = _compare(client, "timeseries", "series-lstm")
+    _start(client, "timeseries", lr=1e30, optimizer="sgd")
+    out = _watch(client)
+    assert "failed" in out[0] and "lower learning rate" in out[0], out[0]
+    assert out[2]["state"] == "failed"
+    with pytest.raises(AppError, match="no finished run"):
+        client.predict(api_name="/use_finetuned_model")
+    after = _compare(client, "timeseries", "series-lstm")
+    assert after["distance"] == before["distance"]  # the shared base model was not modified
+    _start(client, "timeseries", epochs=1)  # the worker keeps serving after a failure
+    assert "Finished" in _watch(client)[0]
