@@ -28,7 +28,7 @@ from siamese_demo import evaluate as ev  # noqa: E402
 from siamese_demo.augment import AugmentConfig  # noqa: E402
 from siamese_demo.finetune import default_config, prepare  # noqa: E402
 from siamese_demo.pairs import MPerClassSampler, make_pairs  # noqa: E402
-from siamese_demo.train import _loss_for_labels, fit  # noqa: E402
+from siamese_demo.train import _loss_for_labels, fit, samples_per_class  # noqa: E402
 from siamese_demo.losses import ContrastiveLoss, PairBCELoss, TripletLoss  # noqa: E402
 from siamese_demo.workflows import SAMPLE_DATASETS, read_dataset, sample_path  # noqa: E402
 
@@ -69,7 +69,7 @@ def time_to_auc(modality: str, budget: float, seed: int = 0) -> dict:
 def _batches(model, data, cfg, steps):
     tx = model.prepare(data.items, data.names)
     labels = data.label_ids()
-    m = max(min(cfg.m_per_class, cfg.batch_size // 2), min(cfg.batch_size // len(np.unique(labels)), cfg.batch_size // 2))
+    m = samples_per_class(cfg, labels)
     it = iter(MPerClassSampler(labels, m, cfg.batch_size, cfg.seed))
     out = []
     for _ in range(steps):

@@ -29,7 +29,7 @@ def _train(model, args) -> dict:
 
     from .augment import AugmentConfig
     from .distributed import is_main_process, world_size
-    from .finetune import default_config, finetune
+    from .finetune import default_config, finetune, write
     from .workflows import read_dataset
 
     data = read_dataset(model.modality, args.data)
@@ -50,14 +50,11 @@ def _train(model, args) -> dict:
             bar.set_postfix(val_loss=f"{event.data['val_loss']:.4f}", val_auc=f"{event.data['val_auc']:.3f}")
 
     try:
-        result = finetune(model, data, cfg, [progress], split_mode=args.split,
-                          base_name=args.base)
+        result = finetune(model, data, cfg, [progress], split_mode=args.split, base_name=args.base)
     finally:
         bar.close()
     report = result.report
     if is_main_process():
-        from .finetune import write
-
         write(result.model, report, args.out)
     keys = ("auc", "eer", "accuracy", "threshold", "spearman")
     return {"out": args.out, "split": report["split"], "stopped": report["stopped"],

@@ -281,13 +281,14 @@ def prepare(base: SiameseModel, data: Samples | PairSet, split_mode: str = "auto
 
 def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | None = None,
              callbacks: Sequence[Callback] = (), cancel: threading.Event | None = None,
-             out: str | Path | None = None, split_mode: str = "auto", base_name: str = "base",
-             distance: str | None = None) -> FinetuneResult:
+             split_mode: str = "auto", base_name: str = "base", distance: str | None = None,
+             prepared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> FinetuneResult:
     """Fine-tune a copy of ``base`` on ``data`` (``base`` is never modified). Returns the model and
-    a report: data summary, base vs fine-tuned on the same test split, curves, hardest pairs. With
-    ``out`` the checkpoint folder (with ``report.json``) is written there."""
+    a report: data summary, base vs fine-tuned on the same test split, curves, hardest pairs
+    (:func:`write` saves both). ``prepared``: the result of :func:`prepare` for this data, split
+    mode and seed, when the caller already has it."""
     cfg = config or default_config(base, data)
-    parts, summary = prepare(base, data, split_mode, cfg.seed)
+    parts, summary = prepared or prepare(base, data, split_mode, cfg.seed)
     train, val, test = parts["train"], parts["validation"], parts["test"]
     model = copy.deepcopy(base)
     model.info.pop("test_metrics", None)  # the base's numbers do not describe the fine-tuned model
@@ -315,8 +316,6 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
                                 "finetuned": _projection(after.embeddings, labels, seed=cfg.seed)}
     model.info["finetune_report"] = {k: report[k] for k in ("base_model", "split", "seed", "stopped", "best_epoch")} | {
         "test": {"base": before.to_dict(False), "finetuned": after.to_dict(False)}}
-    if out is not None:
-        write(model, report, out)
     return FinetuneResult(model, report, test)
 
 

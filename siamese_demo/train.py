@@ -115,6 +115,13 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
+def samples_per_class(cfg: TrainConfig, labels: np.ndarray) -> int:
+    """m of the m-per-class batches: ``cfg.m_per_class``, or more when there are few classes, so
+    that a batch still holds ``batch_size`` items (at most half a batch per class)."""
+    half = cfg.batch_size // 2
+    return max(min(cfg.m_per_class, half), min(cfg.batch_size // len(np.unique(labels)), half))
+
+
 class _Data:
     """Pre-processed tensors and the batches/validation sets built from them."""
 
@@ -138,10 +145,8 @@ class _Data:
             self.tx = model.prepare(train.items, train.names)
             self.labels = train.label_ids()
             if train.labels is not None:
-                # few classes: more samples per class, so that a batch still holds batch_size items
-                n_classes = len(np.unique(self.labels))
-                m = max(min(cfg.m_per_class, cfg.batch_size // 2), min(cfg.batch_size // n_classes, cfg.batch_size // 2))
-                self.sampler = MPerClassSampler(self.labels, m, cfg.batch_size, cfg.seed + dist_.rank())
+                self.sampler = MPerClassSampler(self.labels, samples_per_class(cfg, self.labels), cfg.batch_size,
+                                                cfg.seed + dist_.rank())
             else:
                 if len(train) < 2:
                     raise DataError("need at least two samples to train")

@@ -21,7 +21,8 @@ from siamese_demo import plots
 from siamese_demo.augment import AugmentConfig
 from siamese_demo.data import Limits
 from siamese_demo.errors import DataError
-from siamese_demo.finetune import SPLIT_MODES, default_config, finetune, prepare, report_markdown, suggest_margin
+from siamese_demo.finetune import (SPLIT_MODES, default_config, finetune, prepare, report_markdown, suggest_margin,
+                                   write)
 from siamese_demo.inspect_data import preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
 from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
@@ -36,8 +37,8 @@ INTRO = """## Fine-tune on your own data
 1. **Data**: pick a sample dataset or upload yours: an image **zip** with one folder per class (or no folders:
    unlabelled), a text **CSV** with `text_a,text_b,label` (pairs; label 0/1 or a 0-5 score) or `text,label`,
    or a series **CSV/TSV/.ts** in the UCR layout (class label, then the values). Press **Check the data**.
-2. **Settings**: the defaults work for a first run (the base model's own loss, a small learning rate, early
-   stopping on validation AUC, a 2-minute budget). The threshold is chosen on the validation split; all
+2. **Settings**: the defaults work for a first run (triplet loss for labelled data, contrastive for pairs, a
+   small learning rate, early stopping on validation AUC, a 2-minute budget). The threshold is chosen on the validation split; all
    numbers in the report are on the test split, which training never sees.
 3. **Start**, watch the curves, **Cancel** at any time (the best model so far is kept). One run trains at a
    time on this server; others wait in line and see their place. Your data, runs and models are yours alone
@@ -63,17 +64,17 @@ def _owner(request: gr.Request | None) -> str:
 
 
 def _read(modality: str, use_sample: bool, upload: str | None):
-    limits = caps()["limits"]
+    cap = caps()
     if use_sample:
         path = sample_path(modality)
     elif upload:
         path = Path(upload)
     else:
         raise DataError("upload a dataset or tick 'use the sample dataset'")
-    data = read_dataset(modality, path, limits)
+    data = read_dataset(modality, path, cap["limits"])
     n = len(data)
-    if n > caps()["max_samples"]:
-        raise DataError(f"{n:,} samples/pairs is over this server's limit of {caps()['max_samples']:,} "
+    if n > cap["max_samples"]:
+        raise DataError(f"{n:,} samples/pairs is over this server's limit of {cap['max_samples']:,} "
                         "for fine-tuning; use a subset")
     return data
 
@@ -83,10 +84,7 @@ def _base(modality: str, name: str, data, distance: str, seed: int):
         raise DataError(f"{name!r} is not a base model for {modality} data; choose one of {base_choices(modality)}")
     if name.startswith(SCRATCH_PREFIX):
         return scratch_model(modality, name[len(SCRATCH_PREFIX):], data, distance, seed)
-    model = common.get_model(name)
-    if model.modality != modality:
-        raise DataError(f"{name} is a {model.modality} model; choose a {modality} model")
-    return model
+    return common.get_model(name)  # base_choices(modality) holds models of this modality only
 
 
 def _summary_markdown(summary: dict[str, Any], margin: float | None, loss: str) -> str:
@@ -151,7 +149,7 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
             gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
 
 
-def _config(modality: str, base, data, s: dict[str, Any]):
+def _config(base, data, s: dict[str, Any]):
     budget = min(float(s["time_budget_s"]), caps()["max_time_budget_s"])
     aug = AugmentConfig(enabled=bool(s["augment"]), rotation=float(s["rotation"]), crop_scale=float(s["crop_scale"]),
                         color_jitter=float(s["color_jitter"]), jitter=float(s["jitter"]), scaling=float(s["scaling"]),
@@ -184,19 +182,17 @@ def start(runner, store, modality_label: str, use_sample: bool, upload: str | No
         raise DataError(f"split must be one of {SPLIT_MODES}")
     seed = int(s["seed"])
     base = _base(modality, base_name, data, s["distance"], seed)
-    cfg = _config(modality, base, data, s)
-    prepare(base, data, s["split_mode"], seed)  # refuse unusable data now, not in the queue
+    cfg = _config(base, data, s)
+    prepared = prepare(base, data, s["split_mode"], seed)  # refuse unusable data now, not in the queue
     folder = store.folder(owner)
     label = "sample" if use_sample else Path(upload).stem[:40]
 
     def work(job):
         result = finetune(base, data, cfg, [job.on_event], job.cancel, split_mode=s["split_mode"],
-                          base_name=base_name, distance=s["distance"] if base_name.startswith(SCRATCH_PREFIX) else None)
+                          base_name=base_name, distance=s["distance"] if base_name.startswith(SCRATCH_PREFIX) else None,
+                          prepared=prepared)
         name = f"{modality}-{label}-{job.id}"
-        out = folder / name
-        from siamese_demo.finetune import write
-
-        write(result.model.cpu(), result.report, out)
+        write(result.model.cpu(), result.report, folder / name)
         archive = shutil.make_archive(str(folder / name), "zip", root_dir=folder, base_dir=name)
         return {"result": result, "name": name, "zip": archive, "modality": modality}
 
@@ -211,8 +207,6 @@ def _bar(fraction: float) -> str:
 
 
 def _status_html(job, runner) -> str:
-    if job is None:
-        return "No run yet."
     if job.state == QUEUED:
         return f"⏳ Waiting in line: position {runner.position(job)} (one training run at a time on this server)."
     p = job.progress
@@ -291,10 +285,9 @@ def use_model(runner, store, state: dict | None, request: gr.Request | None = No
     name = YOURS + job.result["name"]
     store.add_model(owner, name, job.result["result"].model.eval())
     modality = job.result["modality"]
-    updates = []
-    for m in ("image", "text", "timeseries"):
-        mine = [n for n in store.model_names(owner) if store.model(owner, n).modality == m]
-        updates.append(gr.update(choices=common.choices(m) + mine, value=name) if m == modality else gr.update())
+    mine = [n for n in store.model_names(owner) if store.model(owner, n).modality == modality]
+    updates = [gr.update(choices=common.choices(m) + mine, value=name) if m == modality else gr.update()
+               for m in ("image", "text", "timeseries")]
     tab = {v: k for k, v in MODALITIES.items()}[modality]
     return (f"`{name}` is now selected in the **{tab}** tab (for you only).", *updates)
 
