@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
 
 POLICIES = ("max_accuracy", "eer", "target_far")
 
@@ -30,12 +29,16 @@ def _check(distances, labels) -> tuple[np.ndarray, np.ndarray]:
 def roc_auc(distances, labels) -> float:
     """ROC AUC of ``-distance`` as the score for label 1."""
     d, y = _check(distances, labels)
+    from sklearn.metrics import roc_auc_score  # imported on use: keeps the app's start-up light
+
     return float(roc_auc_score(y, -d))
 
 
 def roc_points(distances, labels) -> dict[str, np.ndarray]:
     """ROC curve: false-accept rate, true-accept rate and the distance threshold of each point."""
     d, y = _check(distances, labels)
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, thr = roc_curve(y, -d)
     return {"fpr": fpr, "tpr": tpr, "threshold": -thr}
 
