@@ -26,6 +26,7 @@ from siamese_demo.augment import AugmentConfig
 from siamese_demo.preprocess import train_tokenizer
 from siamese_demo.train import TrainConfig, fit, seed_everything
 
+from . import dictionary_pairs
 from .wordnet_pairs import build_pairs
 
 
@@ -49,6 +50,62 @@ def tfidf_spearman(train_texts, test: sd.PairSet, analyzer: str, ngram) -> float
     return ev.spearman(sims, test.labels)
 
 
+def pretrain(model, pairs, steps: int, batch_size: int, lr: float, seed: int, dev: sd.PairSet | None = None,
+             temperature: float = 0.05, max_tokens: int = 32, log_every: int = 500) -> dict:
+    """Stage 1: map each term close to its definition (and away from the other definitions in the batch).
+
+    Symmetric InfoNCE over in-batch negatives on cosine similarity (as in SimCSE / MultipleNegativesRanking),
+    a fixed number of ``steps`` with linear warm-up and decay, so a rerun with the same seed repeats it.
+    Prints STS-B dev Spearman every ``log_every`` steps (a progress signal only: nothing is chosen on it here).
+    """
+    import torch.nn.functional as F
+
+    seed_everything(seed)
+    tok = model.preprocessor.tokenizer
+    enc = lambda texts: [torch.tensor(e.ids[:max_tokens] or [1]) for e in tok.encode_batch(texts)]  # noqa: E731
+    ta, tb = enc([a for a, _ in pairs]), enc([b for _, b in pairs])
+    terms = np.unique([a.lower() for a, _ in pairs], return_inverse=True)[1]
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    warm = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.05, (steps - s) / max(1, steps - warm))))
+    rng = np.random.default_rng(seed)
+    collate = model.preprocessor.collate
+    log, t0, order, pos = [], time.time(), rng.permutation(len(pairs)), 0
+    model.train()
+    for step in range(1, steps + 1):
+        if pos + batch_size > len(order):
+            order, pos = rng.permutation(len(pairs)), 0
+        idx = order[pos: pos + batch_size]
+        pos += batch_size
+        ea = F.normalize(model.encode(collate([ta[k] for k in idx])), dim=-1)
+        eb = F.normalize(model.encode(collate([tb[k] for k in idx])), dim=-1)
+        logits = ea @ eb.T / temperature
+        same = torch.as_tensor(terms[idx][:, None] == terms[idx][None, :]) & ~torch.eye(len(idx), dtype=torch.bool)
+        logits = logits.masked_fill(same, -1e4)  # another sense of the same term is not a negative
+        target = torch.arange(len(idx))
+        loss = 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"pre-training loss became {float(loss)} at step {step}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % log_every == 0 or step == steps:
+            row = {"pretrain_step": step, "loss": round(float(loss.detach()), 4), "lr": sched.get_last_lr()[0],
+                   "seconds": round(time.time() - t0, 1)}
+            if dev is not None:
+                d = model.distances_from_embeddings(model.embed(dev.a), model.embed(dev.b))
+                row["dev_spearman"] = round(ev.spearman(-d, dev.labels), 4)
+                model.train()
+            log.append(row)
+            print(json.dumps(row), flush=True)
+    model.eval()
+    return {"steps": steps, "batch_size": batch_size, "lr": lr, "temperature": temperature,
+            "max_tokens": max_tokens, "pairs": len(pairs), "seconds": round(time.time() - t0, 1), "log": log}
+
+
 def build(encoder: str, tokenizer):
     pre = {"max_length": 64}
     if encoder == "transformer":
@@ -70,6 +127,14 @@ def main(argv=None) -> None:
     p.add_argument("--time-budget", type=float, default=1200.0)
     p.add_argument("--vocab-size", type=int, default=8000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--lr", type=float, default=None, help="STS-B stage (default 1e-3 transformer, 2e-3 lstm)")
+    p.add_argument("--pretrain-steps", type=int, default=0,
+                   help="dictionary pre-training steps before the STS-B stage (0: none)")
+    p.add_argument("--pretrain-batch", type=int, default=256)
+    p.add_argument("--pretrain-lr", type=float, default=1e-3)
+    p.add_argument("--stage1", default=None,
+                   help="folder for the pre-trained model: reused when it exists, else written after pre-training")
+    p.add_argument("--stage1-only", action="store_true", help="stop after writing --stage1")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -80,12 +145,29 @@ def main(argv=None) -> None:
     n_hold = len(wn) // 10
     wn_test, wn_train = wn[:n_hold], wn[n_hold:]
     texts = train.a + train.b + [x for pr in wn_train for x in pr[:2]]
-    tok = train_tokenizer(texts, vocab_size=args.vocab_size, min_frequency=2)
-    model = build(args.encoder, tok)
+    dict_pairs = []
+    if args.pretrain_steps:
+        held_out = {x.lower() for s in (dev, test) for x in s.a + s.b}
+        held_out |= {x.lower() for pr in wn_test for x in pr[:2]}
+        dict_pairs = dictionary_pairs.build_pairs(seed=args.seed, exclude=held_out)
+        texts = texts + [x for pr in dict_pairs for x in pr]
+    if args.stage1 and (Path(args.stage1) / "config.json").exists():
+        model = sd.load(args.stage1)
+        print(f"stage 1 (pre-training) reused from {args.stage1}", flush=True)
+    else:
+        tok = train_tokenizer(texts, vocab_size=args.vocab_size, min_frequency=2)
+        model = build(args.encoder, tok)
+        if args.pretrain_steps:
+            model.info["pretraining"] = pretrain(model, dict_pairs, args.pretrain_steps, args.pretrain_batch,
+                                                 args.pretrain_lr, args.seed, dev)
+            if args.stage1:
+                sd.save(model, args.stage1, name="stage1")
+    if args.stage1_only:
+        return
     combined = sd.PairSet(train.a + [x[0] for x in wn_train], train.b + [x[1] for x in wn_train],
                           np.concatenate([train.labels, [x[2] for x in wn_train]]), graded=True)
     cfg = TrainConfig(loss="contrastive", margin=1.0, batch_size=64, epochs=args.epochs, steps_per_epoch=150,
-                      lr=1e-3 if args.encoder == "transformer" else 2e-3, weight_decay=0.01, lr_patience=2,
+                      lr=args.lr or (1e-3 if args.encoder == "transformer" else 2e-3), weight_decay=0.01, lr_patience=2,
                       early_stopping_patience=5, monitor="val_spearman", time_budget_s=args.time_budget, seed=args.seed,
                       augment=AugmentConfig(word_dropout=0.05, word_swap=0.0))
     t0 = time.time()
