@@ -41,13 +41,28 @@ def read_stsb(path: Path) -> sd.PairSet:
     return sd.PairSet(a, b, np.array(y, dtype=np.float32), graded=True)
 
 
-def tfidf_spearman(train_texts, test: sd.PairSet, analyzer: str, ngram) -> float:
+def wordnet_split(seed: int = 0, n_pairs: int = 16_000):
+    """WordNet pairs (``wordnet_pairs``) -> (train, held-out tenth); the same split for the same seed."""
+    wn = build_pairs(seed=seed, max_pairs=int(n_pairs * 1.12))
+    n_hold = len(wn) // 10
+    return wn[n_hold:], wn[:n_hold]
+
+
+def paraphrase_test_pairs(wn_test):
+    """Held-out paraphrase (1) vs unrelated (0) pairs; the graded definition pairs are left out."""
+    kept = [x for x in wn_test if x[2] != 0.6]
+    return [x[0] for x in kept], [x[1] for x in kept], np.array([1.0 if x[2] > 0.5 else 0.0 for x in kept])
+
+
+def tfidf_sims(train_texts, a, b, analyzer: str, ngram) -> np.ndarray:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram, sublinear_tf=True).fit(train_texts)
-    xa, xb = vec.transform(test.a), vec.transform(test.b)
-    sims = np.asarray(xa.multiply(xb).sum(1)).ravel()
-    return ev.spearman(sims, test.labels)
+    return np.asarray(vec.transform(a).multiply(vec.transform(b)).sum(1)).ravel()
+
+
+def tfidf_spearman(train_texts, test: sd.PairSet, analyzer: str, ngram) -> float:
+    return ev.spearman(tfidf_sims(train_texts, test.a, test.b, analyzer, ngram), test.labels)
 
 
 def pretrain(model, pairs, steps: int, batch_size: int, lr: float, seed: int, dev: sd.PairSet | None = None,
@@ -141,9 +156,7 @@ def main(argv=None) -> None:
     seed_everything(args.seed)  # the model is initialised before fit() seeds again
     root = Path(args.stsb)
     train, dev, test = (read_stsb(root / f"sts-{s}.csv") for s in ("train", "dev", "test"))
-    wn = build_pairs(seed=args.seed, max_pairs=int(args.wordnet_pairs * 1.12))
-    n_hold = len(wn) // 10
-    wn_test, wn_train = wn[:n_hold], wn[n_hold:]
+    wn_train, wn_test = wordnet_split(args.seed, args.wordnet_pairs)
     texts = train.a + train.b + [x for pr in wn_train for x in pr[:2]]
     dict_pairs = []
     if args.pretrain_steps:
@@ -175,8 +188,7 @@ def main(argv=None) -> None:
               callbacks=[lambda e: e.kind == "epoch" and print(json.dumps(e.data), flush=True)])
     train_s = time.time() - t0
     d_test = model.distances_from_embeddings(model.embed(test.a), model.embed(test.b))
-    wa, wb = [x[0] for x in wn_test if x[2] != 0.6], [x[1] for x in wn_test if x[2] != 0.6]
-    wy = np.array([1.0 if x[2] > 0.5 else 0.0 for x in wn_test if x[2] != 0.6])
+    wa, wb, wy = paraphrase_test_pairs(wn_test)
     d_wn = model.distances_from_embeddings(model.embed(wa), model.embed(wb))
     train_sentences = train.a + train.b
     metrics = {
