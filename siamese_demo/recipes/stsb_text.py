@@ -1,10 +1,11 @@
 """Recipe: the shipped text encoders (a Transformer and a MaLSTM-style LSTM), trained from scratch.
 
-    apt-get install wordnet-base     # WordNet 3.0 data, used for extra sentence pairs
+    apt-get install wordnet-base dict-gcide   # WordNet 3.0 and GCIDE: extra pairs and pre-training text
     python -m siamese_demo.recipes.stsb_text --stsb ../shared/datasets/stsb --encoder transformer \
-        --out models/text-transformer
+        --out models/text-transformer --vocab-size 8000 --pretrain-steps 3600 --stage1 /tmp/stage1
 
-Training: STS-B train (graded 0-5 -> [0, 1]) plus WordNet pairs (``wordnet_pairs``). Validation
+Stage 1 (``--pretrain-steps``): term -> definition pairs from GCIDE and WordNet (``dictionary_pairs``),
+in-batch InfoNCE, a fixed number of steps. Stage 2, training: STS-B train (graded 0-5 -> [0, 1]) plus WordNet pairs (``wordnet_pairs``). Validation
 (early stopping, LR schedule, threshold): STS-B dev. Test, reported only: STS-B test (Spearman of
 cosine similarity), and ROC AUC on held-out WordNet paraphrase / unrelated pairs.
 Loss: contrastive on cosine distance with graded labels, whose optimum is distance = margin * (1 - label).
@@ -208,8 +209,13 @@ def main(argv=None) -> None:
         "training_data": ("STS benchmark train split (Cer et al. 2017; sentences from sources with mixed licences, "
                           "research use), and sentence pairs built from WordNet 3.0 (Princeton WordNet licence, "
                           "Debian package wordnet-base): usage examples with a synonym substituted, examples "
-                          "with their definitions, and unrelated examples. Validation: STS-B dev. "
-                          "Test: STS-B test (never used for training or tuning)."),
+                          "with their definitions, and unrelated examples. "
+                          + ("Pre-training (stage 1, before the pairs above): term/definition pairs from GCIDE, "
+                             "the GNU Collaborative International Dictionary of English (GPL-2+, Debian package "
+                             "dict-gcide), and from WordNet 3.0 (lemma/definition, example/definition), with "
+                             "every STS-B dev/test sentence and every held-out WordNet pair excluded. "
+                             if args.pretrain_steps else "")
+                          + "Validation: STS-B dev. Test: STS-B test (never used for training or tuning)."),
     })
 
 
