@@ -84,7 +84,8 @@ def test_pretraining_maps_terms_to_their_definitions_and_repeats_with_the_seed(c
     info = pretrain(model, PAIRS, steps=80, batch_size=8, lr=3e-3, seed=0, log_every=40)
     after = _retrieval_accuracy(model, PAIRS)
     assert after == 1.0 and before < 0.5
-    assert info["steps"] == 80 and len(info["log"]) == 2 and info["log"][-1]["loss"] < info["log"][0]["loss"]
+    assert info["steps"] == 80 and len(info["log"]) == 2
+    assert info["log"][-1]["loss"] < 0.2  # from about ln(8) = 2.08 with 8 pairs a batch
     # the same tokenizer: tokenizers' trainer breaks frequency ties differently from run to run
     twin = tiny_model("text", "transformer", tokenizer=model.preprocessor.tokenizer)
     pretrain(twin, PAIRS, steps=80, batch_size=8, lr=3e-3, seed=0, log_every=40)
