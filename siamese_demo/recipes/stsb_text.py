@@ -2,10 +2,11 @@
 
     apt-get install wordnet-base dict-gcide   # WordNet 3.0 and GCIDE: extra pairs and pre-training text
     python -m siamese_demo.recipes.stsb_text --stsb ../shared/datasets/stsb --encoder transformer \
-        --out models/text-transformer --vocab-size 8000 --pretrain-steps 3600 --stage1 /tmp/stage1
+        --out models/text-transformer --vocab-size 8000 --pretrain-steps 3600 --lr 3e-4 --time-budget 900
 
 Stage 1 (``--pretrain-steps``): term -> definition pairs from GCIDE and WordNet (``dictionary_pairs``),
-in-batch InfoNCE, a fixed number of steps. Stage 2, training: STS-B train (graded 0-5 -> [0, 1]) plus WordNet pairs (``wordnet_pairs``). Validation
+in-batch InfoNCE, a fixed number of steps (``--stage1 DIR`` keeps it for reuse). Stage 2, training:
+STS-B train (graded 0-5 -> [0, 1]) plus WordNet pairs (``wordnet_pairs``). Validation
 (early stopping, LR schedule, threshold): STS-B dev. Test, reported only: STS-B test (Spearman of
 cosine similarity), and ROC AUC on held-out WordNet paraphrase / unrelated pairs.
 Loss: contrastive on cosine distance with graded labels, whose optimum is distance = margin * (1 - label).
@@ -158,17 +159,17 @@ def main(argv=None) -> None:
     root = Path(args.stsb)
     train, dev, test = (read_stsb(root / f"sts-{s}.csv") for s in ("train", "dev", "test"))
     wn_train, wn_test = wordnet_split(args.seed, args.wordnet_pairs)
-    texts = train.a + train.b + [x for pr in wn_train for x in pr[:2]]
-    dict_pairs = []
-    if args.pretrain_steps:
-        held_out = {x.lower() for s in (dev, test) for x in s.a + s.b}
-        held_out |= {x.lower() for pr in wn_test for x in pr[:2]}
-        dict_pairs = dictionary_pairs.build_pairs(seed=args.seed, exclude=held_out)
-        texts = texts + [x for pr in dict_pairs for x in pr]
     if args.stage1 and (Path(args.stage1) / "config.json").exists():
         model = sd.load(args.stage1)
         print(f"stage 1 (pre-training) reused from {args.stage1}", flush=True)
     else:
+        texts = train.a + train.b + [x for pr in wn_train for x in pr[:2]]
+        dict_pairs = []
+        if args.pretrain_steps:
+            held_out = {x.lower() for s in (dev, test) for x in s.a + s.b}
+            held_out |= {x.lower() for pr in wn_test for x in pr[:2]}
+            dict_pairs = dictionary_pairs.build_pairs(seed=args.seed, exclude=held_out)
+            texts = texts + [x for pr in dict_pairs for x in pr]
         tok = train_tokenizer(texts, vocab_size=args.vocab_size, min_frequency=2)
         model = build(args.encoder, tok)
         if args.pretrain_steps:
