@@ -51,9 +51,9 @@ def read_gcide(path: Path = GCIDE_FILE) -> list[tuple[str, str]]:
             first = block.lstrip("\n").split("\n", 1)[0]
             head = first.split("\\", 1)[0].strip().rstrip(",")
             block = _POS_HEAD.sub("", _BRACKET.sub("", _PRON.sub("", block)), count=1)
-        if not head or not re.fullmatch(r"[A-Za-z][A-Za-z' -]{0,40}", head) or head.startswith("00"):
+        if not head or not re.fullmatch(r"[A-Za-z][A-Za-z' -]{0,40}", head):  # also skips 00-database-*
             continue
-        text = _BRACKET.sub("", _PRON.sub("", block))
+        text = _BRACKET.sub("", _PRON.sub("", block))  # on a head block, a second pass removes nested [..[..]..]
         if "Syn:" in text or "Note:" in text.split("\n", 1)[0]:
             continue
         phrase = re.match(r"\s*\{([^}]{2,60})\}", text)  # {Abdominal ring} (Anat.), a fancied ...
