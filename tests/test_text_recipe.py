@@ -91,3 +91,55 @@ def test_pretraining_maps_terms_to_their_definitions_and_repeats_with_the_seed(c
     pretrain(twin, PAIRS, steps=80, batch_size=8, lr=3e-3, seed=0, log_every=40)
     for p, q in zip(model.parameters(), twin.parameters()):
         assert torch.equal(p, q)
+
+
+KJV_IMP = """$$$[ Module Heading ]
+
+$$$Genesis 0:0
+<milestone type="x-importer" subType="x-osis2mod"/>
+$$$Genesis 1:1
+<w lemma="strong:H7225">In the beginning</w> <w lemma="strong:H0430">God</w> created the heaven and the earth.
+$$$Genesis 1:2
+And the earth was without form, and void;
+and darkness <transChange type="added">was</transChange> upon the face of the deep.
+$$$Genesis 1:3
+And God said, Let there be light: and there was light.
+$$$John 11:35
+Jesus wept.
+$$$Revelation 22:21
+The grace of our Lord Jesus Christ <i>be</i> with you all. Amen.
+"""
+
+WEB_IMP = """$$$Genesis 1:1
+<div sID="gen1" type="x-p"/>In the beginning, God created the heavens and the earth.<note placement="foot">1:1 a note</note>
+$$$Genesis 1:2
+¶ The earth was formless and empty. Darkness was on the surface of the deep &amp; the waters.
+$$$Genesis 1:3
+And God said, Let there be light: and there was light.
+$$$John 11:35
+Jesus wept.
+$$$Revelation 22:21
+The grace of the Lord Jesus Christ be with all the saints. Amen. A glossary of many words that the module
+appends to its last verse: one two three four five six seven eight nine ten eleven twelve thirteen fourteen.
+"""
+
+
+def test_bible_verse_pairs_from_mod2imp_files(tmp_path):
+    from siamese_demo.recipes import bible_pairs as bp
+
+    (tmp_path / "kjv.imp").write_text(KJV_IMP, encoding="utf-8")
+    (tmp_path / "web.imp").write_text(WEB_IMP, encoding="utf-8")
+    kjv = bp.read_module("kjv", tmp_path)
+    # headings and verse 0 are not verses; markup and footnotes are gone, lines joined
+    assert list(kjv) == ["Genesis 1:1", "Genesis 1:2", "Genesis 1:3", "John 11:35", "Revelation 22:21"]
+    assert kjv["Genesis 1:2"] == ("And the earth was without form, and void; and darkness was upon the face of the "
+                                  "deep.")
+    assert bp.read_module("web", tmp_path)["Genesis 1:1"] == "In the beginning, God created the heavens and the earth."
+    assert bp.clean_osis("¶ the deep &amp; the waters <b>.</b>") == "the deep & the waters."
+    # identical verses (1:3), verses under 4 words (John 11:35) and the glossary verse (> 2x longer) are dropped
+    assert bp.build_pairs(tmp_path) == [
+        ("In the beginning God created the heaven and the earth.",
+         "In the beginning, God created the heavens and the earth."),
+        ("And the earth was without form, and void; and darkness was upon the face of the deep.",
+         "The earth was formless and empty. Darkness was on the surface of the deep & the waters."),
+    ]
