@@ -163,8 +163,8 @@ def main() -> None:
         print("\n## Time series: zero-shot 1-NN accuracy on held-out UCR datasets (train split = references)\n")
         print("\n".join(series_table(not args.no_dtw)))
     if args.finetune:
-        print(f"\n## Time series after fine-tuning on each train split ({args.finetune:.0f} s each, "
-              "validation = a quarter of the train split), 1-NN accuracy on the test split\n")
+        print(f"\n## Time series after fine-tuning on each train split (epochs chosen on a validation quarter "
+              f"of it, then refit on all of it; up to {args.finetune:.0f} s per run), 1-NN accuracy on the test split\n")
         print("\n".join(finetune_table(args.finetune, args.models)))
 
 
