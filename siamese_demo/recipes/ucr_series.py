@@ -150,8 +150,9 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
     ``overrides``: TrainConfig fields to change (tests use short runs)."""
     from sklearn.model_selection import train_test_split
 
+    data = sd.Samples(list(items), list(labels))
     fit_idx, val_idx = train_test_split(np.arange(len(items)), test_size=0.25, random_state=seed, stratify=labels)
-    val = sd.Samples([items[i] for i in val_idx], [labels[i] for i in val_idx])
+    val = data.subset(val_idx)
     cfg = TrainConfig(loss="triplet", mining="semihard", margin=0.3, batch_size=32, m_per_class=4, epochs=100,
                       lr=5e-4, weight_decay=1e-4, lr_patience=3, early_stopping_patience=8,
                       time_budget_s=seconds, seed=seed, val_pairs=500, steps_per_epoch=10,
@@ -159,10 +160,10 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
     for k, v in overrides.items():
         setattr(cfg, k, v)
     model = sd.load(model_name)
-    res = fit(model, sd.Samples([items[i] for i in fit_idx], [labels[i] for i in fit_idx]), val, cfg)
+    res = fit(model, data.subset(fit_idx), val, cfg)
     if not refit:
         return model
     model = sd.load(model_name)
     cfg.epochs, cfg.early_stopping_patience = max(1, res.best_epoch), 0
-    fit(model, sd.Samples(list(items), list(labels)), val, cfg)
+    fit(model, data, val, cfg)
     return model
