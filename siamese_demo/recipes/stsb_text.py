@@ -203,21 +203,21 @@ def main(argv=None) -> None:
         print(f"stage 1 (pre-training) reused from {args.stage1}", flush=True)
     else:
         texts = train.a + train.b + [x for pr in wn_train for x in pr[:2]]
-        dict_pairs = []
+        stage1_pairs = []
         if args.pretrain_steps:
             held_out = {x.lower() for s in (dev, test) for x in s.a + s.b}
             held_out |= {x.lower() for pr in wn_test for x in pr[:2]}
-            dict_pairs = dictionary_pairs.build_pairs(seed=args.seed, exclude=held_out)
+            stage1_pairs = dictionary_pairs.build_pairs(seed=args.seed, exclude=held_out)
             if args.bible != "none":
                 verses = [(a, b) for a, b in bible_pairs.build_pairs(args.bible)
                           if a.lower() not in held_out and b.lower() not in held_out]
-                print(f"stage 1: {len(dict_pairs)} dictionary pairs + {len(verses)} Bible verse pairs", flush=True)
-                dict_pairs = dict_pairs + verses
-            texts = texts + [x for pr in dict_pairs for x in pr]
+                print(f"stage 1: {len(stage1_pairs)} dictionary pairs + {len(verses)} Bible verse pairs", flush=True)
+                stage1_pairs = stage1_pairs + verses
+            texts = texts + [x for pr in stage1_pairs for x in pr]
         tok = train_tokenizer(texts, vocab_size=args.vocab_size, min_frequency=2)
         model = build(args.encoder, tok, args.size)
         if args.pretrain_steps:
-            model.info["pretraining"] = pretrain(model, dict_pairs, args.pretrain_steps, args.pretrain_batch,
+            model.info["pretraining"] = pretrain(model, stage1_pairs, args.pretrain_steps, args.pretrain_batch,
                                                  args.pretrain_lr, args.seed, dev, device=device)
             if args.stage1:
                 sd.save(model, args.stage1, name="stage1")
