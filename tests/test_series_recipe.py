@@ -36,3 +36,38 @@ def test_refit_trains_on_the_whole_set_for_the_chosen_number_of_epochs(tmp_path)
     assert len(rec2["history"]) - 1 == rec2["config"]["epochs"]  # epoch 0 is the base model's evaluation
     # the base checkpoint itself is untouched
     assert json.loads((tmp_path / "base" / "config.json").read_text())["threshold"] == model.threshold
+
+
+def test_readout_is_chosen_by_validation_nearest_neighbour_accuracy(tmp_path):
+    from sklearn.model_selection import train_test_split
+    from sklearn.neighbors import KNeighborsClassifier
+
+    path = str(sd.save(tiny_model("timeseries"), tmp_path / "base"))
+    items, labels = _series(seed=1)
+    short = dict(epochs=4, steps_per_epoch=3, early_stopping_patience=2, val_pairs=60)
+    model = finetuned(path, items, labels, seconds=60, seed=3, refit=False, **short)
+    rec = model.info["finetune_procedure"]
+    assert set(rec["candidates"]) == {"mean", "last"} and rec["validation_items"] == 6
+    best = max(rec["candidates"].values(), key=lambda c: (c["val_1nn"], -c["val_loss"]))
+    assert rec["candidates"][rec["readout"]] == best
+    assert model.encoder.config.pooling == rec["readout"]
+    # the recorded validation accuracy of the returned (chosen) model, recomputed with sklearn on the same split
+    fit_idx, val_idx = train_test_split(np.arange(len(items)), test_size=0.25, random_state=3, stratify=labels)
+    knn = KNeighborsClassifier(n_neighbors=1).fit(model.embed([items[i] for i in fit_idx]),
+                                                  [labels[i] for i in fit_idx])
+    acc = knn.score(model.embed([items[i] for i in val_idx]), [labels[i] for i in val_idx])
+    assert abs(acc - best["val_1nn"]) < 1e-9
+    # the readout is part of the saved model
+    again = sd.load(sd.save(model, tmp_path / "tuned"))
+    assert again.encoder.config.pooling == rec["readout"]
+    np.testing.assert_allclose(again.embed(items[:3]), model.embed(items[:3]), atol=1e-6)
+
+
+def test_only_lstm_encoders_change_readout(tmp_path):
+    import pytest
+
+    from siamese_demo.recipes.ucr_series import set_readout
+
+    with pytest.raises(ValueError, match="only LSTM"):
+        set_readout(tiny_model("timeseries", "transformer"), "last")
+    assert set_readout(tiny_model("timeseries", "lstm"), "last").encoder.config.pooling == "last"

@@ -11,6 +11,7 @@ BasicMotions. Validation (early stopping, LR schedule, threshold): fresh synthet
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from pathlib import Path
@@ -75,10 +76,10 @@ def zero_shot(model, name: str) -> dict:
             "n_train": len(tr), "n_test": len(te), "channels": tr[0].shape[1]}
 
 
-def build(encoder: str):
+def build(encoder: str, pooling: str = "mean"):
     pre = {"channels": None, "normalize": "zscore", "length": 128}
     if encoder == "lstm":
-        opts = {"hidden_size": 64, "num_layers": 1, "bidirectional": True, "embedding_dim": 96, "pooling": "mean"}
+        opts = {"hidden_size": 64, "num_layers": 1, "bidirectional": True, "embedding_dim": 96, "pooling": pooling}
     else:
         opts = {"hidden_size": 96, "num_layers": 3, "num_heads": 4, "intermediate_size": 192, "patch_size": 8,
                 "embedding_dim": 96, "dropout": 0.1}
@@ -93,6 +94,8 @@ def main(argv=None) -> None:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--time-budget", type=float, default=900.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pooling", choices=["mean", "last", "max"], default="mean",
+                   help="LSTM: how the per-step outputs become one vector")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     seed_everything(args.seed)  # the model is initialised before fit() seeds again
@@ -101,7 +104,7 @@ def main(argv=None) -> None:
     vitems, vlabels = make_classes(200, 6, seed=args.seed + 1000)
     train = sd.Samples(items + ex_items, labels + ex_labels)
     val = sd.Samples(vitems, vlabels)
-    model = build(args.encoder)
+    model = build(args.encoder, args.pooling)
     cfg = TrainConfig(loss="triplet", mining="semihard", margin=0.3, batch_size=128, m_per_class=4,
                       epochs=args.epochs, lr=2e-3, weight_decay=1e-4, lr_patience=2, early_stopping_patience=5,
                       time_budget_s=args.time_budget, seed=args.seed, val_pairs=2000,
@@ -131,39 +134,80 @@ if __name__ == "__main__":
     main()
 
 
+READOUTS = ("mean", "last")
+
+
 def finetune_accuracy(model_name: str, dataset: str, seconds: float = 60.0, seed: int = 0,
-                      refit: bool = True) -> float:
+                      refit: bool = True, readouts: tuple[str, ...] = READOUTS) -> float:
     """Fine-tune a shipped series model on ``dataset``'s train split with the engine, then 1-NN accuracy on
-    its test split. The number of epochs is chosen on a stratified quarter of the train split (early
-    stopping on validation loss); with ``refit`` the base model is then trained again on the whole train
-    split for that many epochs (chosen over stopping at the first run's best epoch by cross-validation
-    inside the train splits, ``benchmarks/finetune_procedure.py``)."""
+    its test split (procedure: :func:`finetuned`)."""
     tr, ytr = load_ucr(dataset, "train")
     te, yte = load_ucr(dataset, "test")
-    model = finetuned(model_name, tr, ytr, seconds, seed, refit)
+    model = finetuned(model_name, tr, ytr, seconds, seed, refit, readouts)
     return one_nn_accuracy(model.embed(tr), ytr, model.embed(te), yte)
 
 
+def set_readout(model, pooling: str):
+    """Make an LSTM encoder pool its per-step outputs with ``pooling`` ("mean", "max" or "last": the final
+    states of both directions). Same weights and shapes; the saved config records the choice."""
+    from siamese_demo.encoders.lstm import LSTMEncoder
+
+    if not isinstance(model.encoder, LSTMEncoder):
+        raise ValueError("only LSTM encoders have a choice of readout")
+    if pooling not in ("mean", "max", "last"):
+        raise ValueError("pooling must be 'mean', 'max' or 'last'")
+    model.encoder.config.pooling = pooling
+    return model
+
+
 def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int = 0, refit: bool = True,
-              **overrides):
-    """The benchmark's fine-tuning procedure on one labelled set of series (see ``finetune_accuracy``);
-    ``overrides``: TrainConfig fields to change (tests use short runs)."""
+              readouts: tuple[str, ...] = READOUTS, **overrides):
+    """The benchmark's fine-tuning procedure on one labelled set of series.
+
+    A stratified quarter of ``items`` is held back for validation. For each readout (LSTM models only:
+    how the per-step outputs are pooled; mean pooling, the shipped one, is the more shift-invariant, the
+    final states keep where in the series things happen) the base is fine-tuned on the other three
+    quarters with early stopping on validation loss; the readout with the higher 1-NN accuracy on the
+    validation quarter wins (ties: lower validation loss). With ``refit`` the base is then trained again,
+    with that readout, on all of ``items`` for the winning run's best number of epochs. Both choices were
+    made by cross-validation inside the train splits (``benchmarks/finetune_procedure.py``).
+    ``overrides``: TrainConfig fields to change (tests use short runs). The choice and the validation
+    figures behind it are kept in ``model.info["finetune_procedure"]``."""
     from sklearn.model_selection import train_test_split
+
+    from siamese_demo.encoders.lstm import LSTMEncoder
 
     data = sd.Samples(list(items), list(labels))
     fit_idx, val_idx = train_test_split(np.arange(len(items)), test_size=0.25, random_state=seed, stratify=labels)
-    val = data.subset(val_idx)
+    fit_part, val = data.subset(fit_idx), data.subset(val_idx)
     cfg = TrainConfig(loss="triplet", mining="semihard", margin=0.3, batch_size=32, m_per_class=4, epochs=100,
                       lr=5e-4, weight_decay=1e-4, lr_patience=3, early_stopping_patience=8,
                       time_budget_s=seconds, seed=seed, val_pairs=500, steps_per_epoch=10,
                       augment=AugmentConfig(jitter=0.03, scaling=0.1, warp=0.1, shift=0.03))
     for k, v in overrides.items():
         setattr(cfg, k, v)
-    model = sd.load(model_name)
-    res = fit(model, data.subset(fit_idx), val, cfg)
-    if not refit:
-        return model
-    model = sd.load(model_name)
-    cfg.epochs, cfg.early_stopping_patience = max(1, res.best_epoch), 0
-    fit(model, data, val, cfg)
+
+    def base(readout: str | None):
+        model = sd.load(model_name)
+        return set_readout(model, readout) if readout else model
+
+    if not isinstance(sd.load(model_name).encoder, LSTMEncoder):
+        readouts = (None,)
+    runs = {}
+    for readout in readouts:
+        model = base(readout)
+        res = fit(model, fit_part, val, copy.deepcopy(cfg))
+        acc = one_nn_accuracy(model.embed(fit_part.items), fit_part.labels, model.embed(val.items), val.labels)
+        loss = next(h["val_loss"] for h in res.history if h["epoch"] == res.best_epoch)
+        runs[readout] = {"model": model, "best_epoch": res.best_epoch, "val_1nn": acc, "val_loss": loss}
+    chosen = max(runs, key=lambda r: (runs[r]["val_1nn"], -runs[r]["val_loss"]))
+    record = {"readout": chosen, "refit": refit, "validation_items": len(val_idx),
+              "candidates": {str(r): {k: v for k, v in run.items() if k != "model"} for r, run in runs.items()}}
+    if refit:
+        model = base(chosen)
+        cfg.epochs, cfg.early_stopping_patience = max(1, runs[chosen]["best_epoch"]), 0
+        fit(model, data, val, cfg)
+    else:
+        model = runs[chosen]["model"]
+    model.info["finetune_procedure"] = record
     return model
