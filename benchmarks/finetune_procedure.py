@@ -13,8 +13,10 @@ on the inner test set. Procedures:
 - refit: the same run picks the number of epochs, then the base model is trained again on the whole
   inner train set for that many epochs (a quarter more data, no held-back validation);
 - refit-last: refit, with the LSTM's readout switched from mean pooling to the final states;
-- refit-select: both readouts are fine-tuned on three quarters, the one with the better 1-NN accuracy
-  on the validation quarter is refitted (the procedure ``ucr_series.finetuned`` uses by default).
+- refit-loo: the readout whose base-model embeddings give the higher leave-one-out 1-NN accuracy on the
+  inner train set, then refit (the procedure ``ucr_series.finetuned`` uses by default);
+- refit-validation: both readouts are fine-tuned on three quarters, the one with the better 1-NN
+  accuracy on the validation quarter is refitted.
 
 Also printed: 1-NN Euclidean on the raw series and the model before fine-tuning (zero-shot).
 With several ``--models`` (names or folders), one table each on the same splits: this is how a
@@ -36,15 +38,16 @@ import siamese_demo as sd  # noqa: E402
 from siamese_demo.recipes.ucr_series import (  # noqa: E402
     HELD_OUT, finetuned, load_ucr, one_nn_accuracy, raw_ed_accuracy)
 
-# column -> (refit, readouts) arguments of ucr_series.finetuned
-PROCEDURES = {"best-epoch": (False, ("mean",)), "refit": (True, ("mean",)), "refit-last": (True, ("last",)),
-              "refit-select": (True, ("mean", "last"))}
+# column -> (refit, readouts, select) arguments of ucr_series.finetuned
+PROCEDURES = {"best-epoch": (False, ("mean",), "loo"), "refit": (True, ("mean",), "loo"),
+              "refit-last": (True, ("last",), "loo"), "refit-loo": (True, ("mean", "last"), "loo"),
+              "refit-validation": (True, ("mean", "last"), "validation")}
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["series-lstm"], help="shipped names or model folders")
-    p.add_argument("--procedures", nargs="+", choices=list(PROCEDURES), default=["refit", "refit-select"])
+    p.add_argument("--procedures", nargs="+", choices=list(PROCEDURES), default=["refit", "refit-loo"])
     p.add_argument("--datasets", nargs="+", default=list(HELD_OUT))
     p.add_argument("--seeds", nargs="+", type=int, default=list(range(8)))
     p.add_argument("--seconds", type=float, default=60.0, help="budget of each fine-tuning run")
@@ -76,8 +79,8 @@ def table(model_name: str, args, cols: list[str]) -> None:
                 if col == "zero-shot":
                     model = sd.load(model_name)
                 else:
-                    refit, readouts = PROCEDURES[col]
-                    model = finetuned(model_name, xa, ya, args.seconds, seed, refit, readouts)
+                    refit, readouts, select = PROCEDURES[col]
+                    model = finetuned(model_name, xa, ya, args.seconds, seed, refit, readouts, select)
                 acc[col].append(one_nn_accuracy(model.embed(xa), ya, model.embed(xb), yb))
         for c in cols:
             means[c].append(float(np.mean(acc[c])))

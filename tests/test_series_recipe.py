@@ -6,7 +6,7 @@ import numpy as np
 from conftest import tiny_model
 
 import siamese_demo as sd
-from siamese_demo.recipes.ucr_series import finetuned
+from siamese_demo.recipes.ucr_series import finetuned, set_readout
 
 
 def _series(n_per_class=12, length=48, seed=0):
@@ -38,14 +38,35 @@ def test_refit_trains_on_the_whole_set_for_the_chosen_number_of_epochs(tmp_path)
     assert json.loads((tmp_path / "base" / "config.json").read_text())["threshold"] == model.threshold
 
 
-def test_readout_is_chosen_by_validation_nearest_neighbour_accuracy(tmp_path):
+def test_readout_is_chosen_by_leave_one_out_accuracy_of_the_base_model(tmp_path):
+    from sklearn.model_selection import LeaveOneOut, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    path = str(sd.save(tiny_model("timeseries"), tmp_path / "base"))
+    items, labels = _series(seed=2)
+    short = dict(epochs=2, steps_per_epoch=2, early_stopping_patience=2, val_pairs=60)
+    model = finetuned(path, items, labels, seconds=60, seed=0, refit=True, **short)
+    rec = model.info["finetune_procedure"]
+    oracle = {}
+    for readout in ("mean", "last"):
+        base = set_readout(sd.load(path), readout)
+        oracle[readout] = cross_val_score(KNeighborsClassifier(n_neighbors=1), base.embed(items), labels,
+                                          cv=LeaveOneOut()).mean()
+        assert abs(rec["candidates"][readout]["loo_1nn"] - oracle[readout]) < 1e-9
+    expected = "last" if oracle["last"] > oracle["mean"] else "mean"  # ties keep the shipped mean pooling
+    assert rec["readout"] == expected == model.encoder.config.pooling
+    assert "best_epoch" in rec["candidates"][expected] and "best_epoch" not in rec["candidates"][
+        "mean" if expected == "last" else "last"]  # only the chosen readout is fine-tuned
+
+
+def test_readout_chosen_on_the_validation_quarter(tmp_path):
     from sklearn.model_selection import train_test_split
     from sklearn.neighbors import KNeighborsClassifier
 
     path = str(sd.save(tiny_model("timeseries"), tmp_path / "base"))
     items, labels = _series(seed=1)
     short = dict(epochs=4, steps_per_epoch=3, early_stopping_patience=2, val_pairs=60)
-    model = finetuned(path, items, labels, seconds=60, seed=3, refit=False, **short)
+    model = finetuned(path, items, labels, seconds=60, seed=3, refit=False, select="validation", **short)
     rec = model.info["finetune_procedure"]
     assert set(rec["candidates"]) == {"mean", "last"} and rec["validation_items"] == 6
     best = max(rec["candidates"].values(), key=lambda c: (c["val_1nn"], -c["val_loss"]))
@@ -65,8 +86,6 @@ def test_readout_is_chosen_by_validation_nearest_neighbour_accuracy(tmp_path):
 
 def test_only_lstm_encoders_change_readout(tmp_path):
     import pytest
-
-    from siamese_demo.recipes.ucr_series import set_readout
 
     with pytest.raises(ValueError, match="only LSTM"):
         set_readout(tiny_model("timeseries", "transformer"), "last")

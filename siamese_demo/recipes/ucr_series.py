@@ -138,12 +138,12 @@ READOUTS = ("mean", "last")
 
 
 def finetune_accuracy(model_name: str, dataset: str, seconds: float = 60.0, seed: int = 0,
-                      refit: bool = True, readouts: tuple[str, ...] = READOUTS) -> float:
+                      refit: bool = True, readouts: tuple[str, ...] = READOUTS, select: str = "loo") -> float:
     """Fine-tune a shipped series model on ``dataset``'s train split with the engine, then 1-NN accuracy on
     its test split (procedure: :func:`finetuned`)."""
     tr, ytr = load_ucr(dataset, "train")
     te, yte = load_ucr(dataset, "test")
-    model = finetuned(model_name, tr, ytr, seconds, seed, refit, readouts)
+    model = finetuned(model_name, tr, ytr, seconds, seed, refit, readouts, select)
     return one_nn_accuracy(model.embed(tr), ytr, model.embed(te), yte)
 
 
@@ -160,23 +160,33 @@ def set_readout(model, pooling: str):
     return model
 
 
+def loo_accuracy(emb, labels) -> float:
+    """Leave-one-out 1-NN accuracy of embeddings (N, D) under Euclidean distance."""
+    d = torch.cdist(torch.as_tensor(emb), torch.as_tensor(emb))
+    d.fill_diagonal_(float("inf"))
+    return float(np.mean(np.asarray(labels)[d.argmin(1).numpy()] == np.asarray(labels)))
+
+
 def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int = 0, refit: bool = True,
-              readouts: tuple[str, ...] = READOUTS, **overrides):
+              readouts: tuple[str, ...] = READOUTS, select: str = "loo", **overrides):
     """The benchmark's fine-tuning procedure on one labelled set of series.
 
-    A stratified quarter of ``items`` is held back for validation. For each readout (LSTM models only:
-    how the per-step outputs are pooled; mean pooling, the shipped one, is the more shift-invariant, the
-    final states keep where in the series things happen) the base is fine-tuned on the other three
-    quarters with early stopping on validation loss; the readout with the higher 1-NN accuracy on the
-    validation quarter wins (ties: lower validation loss). With ``refit`` the base is then trained again,
-    with that readout, on all of ``items`` for the winning run's best number of epochs. Both choices were
-    made by cross-validation inside the train splits (``benchmarks/finetune_procedure.py``).
-    ``overrides``: TrainConfig fields to change (tests use short runs). The choice and the validation
-    figures behind it are kept in ``model.info["finetune_procedure"]``."""
+    Readout (LSTM models only: how the per-step outputs are pooled; mean pooling, the shipped one, is the
+    more shift-invariant, the final states keep where in the series things happen): with ``select="loo"``
+    the base model embeds ``items`` with each readout and the one with the higher leave-one-out 1-NN
+    accuracy wins (ties: the first, mean); with ``select="validation"`` each readout is fine-tuned and
+    the higher 1-NN accuracy on the validation quarter wins (ties: lower validation loss).
+    Then a stratified quarter of ``items`` is held back, the base is fine-tuned on the rest with early
+    stopping on validation loss, and with ``refit`` it is trained again from the base, on all of
+    ``items``, for that run's best number of epochs. Each choice was made by cross-validation inside the
+    train splits (``benchmarks/finetune_procedure.py``). ``overrides``: TrainConfig fields to change (tests
+    use short runs). The choice and the figures behind it are kept in ``model.info["finetune_procedure"]``."""
     from sklearn.model_selection import train_test_split
 
     from siamese_demo.encoders.lstm import LSTMEncoder
 
+    if select not in ("loo", "validation"):
+        raise ValueError("select must be 'loo' or 'validation'")
     data = sd.Samples(list(items), list(labels))
     fit_idx, val_idx = train_test_split(np.arange(len(items)), test_size=0.25, random_state=seed, stratify=labels)
     fit_part, val = data.subset(fit_idx), data.subset(val_idx)
@@ -193,15 +203,20 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
 
     if not isinstance(sd.load(model_name).encoder, LSTMEncoder):
         readouts = (None,)
-    runs = {}
+    runs: dict = {}
+    if select == "loo" and len(readouts) > 1:
+        for readout in readouts:
+            runs[readout] = {"loo_1nn": loo_accuracy(base(readout).embed(data.items), data.labels)}
+        readouts = (max(runs, key=lambda r: runs[r]["loo_1nn"]),)
     for readout in readouts:
         model = base(readout)
         res = fit(model, fit_part, val, copy.deepcopy(cfg))
         acc = one_nn_accuracy(model.embed(fit_part.items), fit_part.labels, model.embed(val.items), val.labels)
         loss = next(h["val_loss"] for h in res.history if h["epoch"] == res.best_epoch)
-        runs[readout] = {"model": model, "best_epoch": res.best_epoch, "val_1nn": acc, "val_loss": loss}
-    chosen = max(runs, key=lambda r: (runs[r]["val_1nn"], -runs[r]["val_loss"]))
-    record = {"readout": chosen, "refit": refit, "validation_items": len(val_idx),
+        runs.setdefault(readout, {}).update(model=model, best_epoch=res.best_epoch, val_1nn=acc, val_loss=loss)
+    trained = [r for r in runs if "model" in runs[r]]
+    chosen = max(trained, key=lambda r: (runs[r]["val_1nn"], -runs[r]["val_loss"]))
+    record = {"readout": chosen, "select": select, "refit": refit, "validation_items": len(val_idx),
               "candidates": {str(r): {k: v for k, v in run.items() if k != "model"} for r, run in runs.items()}}
     if refit:
         model = base(chosen)
