@@ -138,13 +138,15 @@ READOUTS = ("mean", "last")
 
 
 def finetune_accuracy(model_name: str, dataset: str, seconds: float = 60.0, seed: int = 0,
-                      refit: bool = True, readouts: tuple[str, ...] = READOUTS, select: str = "loo") -> float:
-    """Fine-tune a shipped series model on ``dataset``'s train split with the engine, then 1-NN accuracy on
-    its test split (procedure: :func:`finetuned`)."""
+                      refit: bool = True, readouts: tuple[str, ...] = READOUTS, select: str = "loo"
+                      ) -> tuple[float, str | None]:
+    """Fine-tune a shipped series model on ``dataset``'s train split with the engine (procedure:
+    :func:`finetuned`), then 1-NN accuracy on its test split. Returns (accuracy, readout used)."""
     tr, ytr = load_ucr(dataset, "train")
     te, yte = load_ucr(dataset, "test")
     model = finetuned(model_name, tr, ytr, seconds, seed, refit, readouts, select)
-    return one_nn_accuracy(model.embed(tr), ytr, model.embed(te), yte)
+    return (one_nn_accuracy(model.embed(tr), ytr, model.embed(te), yte),
+            model.info["finetune_procedure"]["readout"])
 
 
 def set_readout(model, pooling: str):
