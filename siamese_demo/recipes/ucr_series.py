@@ -7,6 +7,9 @@ Training data: synthetic series families (``series_synthetic``) plus the aeon-sh
 JapaneseVowels (each channel a series) and PickupGestureWiimoteZ. Held out entirely (never
 trained on, never used to tune): GunPoint, ItalyPowerDemand, ArrowHead, OSULeaf, ACSF1,
 BasicMotions. Validation (early stopping, LR schedule, threshold): fresh synthetic classes.
+
+``finetuned`` is the procedure the fine-tune benchmark (``benchmarks/quality.py --finetune``) applies to each
+held-out dataset's train split: LSTM readout by leave-one-out 1-NN, epochs on a validation quarter, refit.
 """
 from __future__ import annotations
 
