@@ -133,10 +133,6 @@ def main(argv=None) -> None:
     })
 
 
-if __name__ == "__main__":
-    main()
-
-
 READOUTS = ("mean", "last")
 
 
@@ -231,3 +227,7 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
         model = runs[chosen]["model"]
     model.info["finetune_procedure"] = record
     return model
+
+
+if __name__ == "__main__":
+    main()
