@@ -113,6 +113,16 @@ def spearman(scores, gold) -> float:
     return float(spearmanr(np.asarray(scores, dtype=np.float64), np.asarray(gold, dtype=np.float64)).statistic)
 
 
+def loo_1nn_accuracy(embeddings, labels) -> float:
+    """Leave-one-out 1-NN accuracy: each row of ``embeddings`` (N, D) is classified by its nearest other
+    row under Euclidean distance."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    d = ((e[:, None, :] - e[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    y = np.asarray(labels)
+    return float(np.mean(y[np.argmin(d, axis=1)] == y))
+
+
 def one_shot_accuracy(distances, correct) -> float:
     """N-way one-shot accuracy: ``distances`` (trials, N) from each query to its N candidates;
     a trial is right when the nearest candidate is ``correct[t]``."""

@@ -279,14 +279,53 @@ def prepare(base: SiameseModel, data: Samples | PairSet, split_mode: str = "auto
     return parts, summarize(base, parts, mode)
 
 
+READOUTS = ("mean", "last")
+
+
+def set_readout(model: SiameseModel, pooling: str) -> SiameseModel:
+    """Make an LSTM encoder pool its per-step outputs with ``pooling`` ("mean", "max" or "last": the final
+    states of both directions). Same weights and shapes; the saved config records the choice."""
+    from .encoders.lstm import LSTMEncoder
+
+    if not isinstance(model.encoder, LSTMEncoder):
+        raise ValueError("only LSTM encoders have a choice of readout")
+    if pooling not in ("mean", "max", "last"):
+        raise ValueError("pooling must be 'mean', 'max' or 'last'")
+    model.encoder.config.pooling = pooling
+    return model
+
+
+def choose_readout(model: SiameseModel, train: Samples | PairSet) -> dict[str, Any] | None:
+    """For a series LSTM and class-labelled training data: set the readout (the model's own, then mean
+    pooling and final states) whose embeddings of ``train`` give the highest leave-one-out 1-NN accuracy;
+    a tie keeps the earlier one. Mean pooling is the more shift-invariant, the final states keep where in a
+    series things happen (the UCR cross-validation behind it: README, "Time series"). Returns the choice
+    and the accuracies, or None when there is nothing to choose."""
+    from .encoders.lstm import LSTMEncoder
+
+    if (model.modality != "timeseries" or not isinstance(model.encoder, LSTMEncoder)
+            or not isinstance(train, Samples) or train.labels is None or len(set(train.labels)) < 2):
+        return None
+    own = model.encoder.config.pooling
+    accuracy = {}
+    for readout in (own, *[r for r in READOUTS if r != own]):
+        set_readout(model, readout)
+        accuracy[readout] = ev.loo_1nn_accuracy(model.embed(train.items), train.labels)
+    chosen = max(accuracy, key=accuracy.get)
+    set_readout(model, chosen)
+    return {"chosen": chosen, "base": own, "loo_1nn": accuracy}
+
+
 def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | None = None,
              callbacks: Sequence[Callback] = (), cancel: threading.Event | None = None,
              split_mode: str = "auto", base_name: str = "base", distance: str | None = None,
-             prepared: tuple[dict[str, Any], dict[str, Any]] | None = None) -> FinetuneResult:
+             prepared: tuple[dict[str, Any], dict[str, Any]] | None = None,
+             readout: str = "auto") -> FinetuneResult:
     """Fine-tune a copy of ``base`` on ``data`` (``base`` is never modified). Returns the model and
     a report: data summary, base vs fine-tuned on the same test split, curves, hardest pairs
     (:func:`write` saves both). ``prepared``: the result of :func:`prepare` for this data, split
-    mode and seed, when the caller already has it."""
+    mode and seed, when the caller already has it. ``readout``: "auto" lets a series LSTM take the
+    readout that suits the training split (:func:`choose_readout`), "keep" keeps the base's."""
     cfg = config or default_config(base, data)
     parts, summary = prepared or prepare(base, data, split_mode, cfg.seed)
     train, val, test = parts["train"], parts["validation"], parts["test"]
@@ -295,6 +334,9 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     model.info.get("card", {}).pop("metrics_markdown", None)
     if distance is not None and model.head is None:
         model.distance = distance
+    if readout not in ("auto", "keep"):
+        raise ValueError("readout must be 'auto' or 'keep'")
+    readout_choice = choose_readout(model, train) if readout == "auto" else None
     if cfg.loss == "bce" and model.head is None:  # a new pair head on top of the base's encoder
         from .losses import PairHead
 
@@ -311,6 +353,8 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
         "train_time_s": round(result.record["train_time_s"], 2), "margin": result.record["margin"],
         "hardest_pairs": hardest_pairs(after, test),
     }
+    if readout_choice:
+        report["readout"] = readout_choice
     if after.embeddings is not None:
         report["projection"] = {"base": _projection(before.embeddings, labels, seed=cfg.seed),
                                 "finetuned": _projection(after.embeddings, labels, seed=cfg.seed)}
@@ -343,5 +387,9 @@ def report_markdown(report: dict[str, Any]) -> str:
     if "spearman" in report["base"]:
         rows.append(f"\nSpearman on test: base {report['base']['spearman']:.3f}, "
                     f"fine-tuned {report['finetuned']['spearman']:.3f}.")
+    if report.get("readout"):
+        r = report["readout"]
+        rows.append(f"\nLSTM readout: {r['chosen']} (leave-one-out 1-NN on the training split: "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in r["loo_1nn"].items()) + ").")
     return "\n".join(rows) + (f"\n\nSplit {report['split']}, seed {report['seed']}; stopped: {report['stopped']} "
                               f"(best epoch {report['best_epoch']}), {report['train_time_s']:.0f} s of training.")

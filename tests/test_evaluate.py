@@ -82,3 +82,18 @@ def test_one_shot_accuracy_and_trials():
 def test_threshold_needs_both_classes():
     with pytest.raises(ValueError):
         ev.choose_threshold([0.1, 0.2], [1, 1])
+
+
+def test_leave_one_out_1nn_matches_sklearn():
+    from sklearn.model_selection import LeaveOneOut, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(40, 5))
+    labels = rng.integers(0, 3, 40)
+    emb[labels == 1] += 1.5
+    expected = cross_val_score(KNeighborsClassifier(n_neighbors=1), emb, labels, cv=LeaveOneOut()).mean()
+    assert abs(ev.loo_1nn_accuracy(emb, labels) - expected) < 1e-12
+    # hand cases: each point's nearest other point is its pair partner
+    assert ev.loo_1nn_accuracy([[0.0], [0.1], [5.0], [5.1]], ["a", "a", "b", "b"]) == 1.0
+    assert ev.loo_1nn_accuracy([[0.0], [0.1], [5.0], [5.1]], ["a", "b", "a", "b"]) == 0.0

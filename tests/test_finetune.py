@@ -20,7 +20,8 @@ import siamese_demo as sd
 import synthetic as syn
 from conftest import tiny_model
 from siamese_demo.errors import DataError
-from siamese_demo.finetune import default_config, finetune, split, suggest_margin
+from siamese_demo.finetune import (choose_readout, default_config, finetune, prepare, report_markdown, set_readout,
+                                   split, suggest_margin)
 from siamese_demo.inspect_data import cross_split_duplicates, pair_counts, preview_pairs, summarize
 from siamese_demo.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobRunner, VisitorStore
 from siamese_demo.train import TrainConfig
@@ -138,6 +139,28 @@ def test_finetune_report_same_seed_same_numbers_and_base_untouched():
     assert far == sorted(far, reverse=True)
     assert len(rep["projection"]["finetuned"]["x"]) == len(r1.test)
     json.dumps(rep)  # the report is plain JSON
+
+
+def test_series_lstm_takes_the_readout_with_the_best_leave_one_out_accuracy_on_its_training_split():
+    from sklearn.model_selection import LeaveOneOut, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    model, res = _tune(0)
+    rec = res.report["readout"]
+    train = prepare(model, _series_data(10), "by sample", 0)[0]["train"]
+    oracle = {}
+    for readout in ("mean", "last"):
+        embedded = set_readout(copy.deepcopy(model), readout).embed(train.items)
+        oracle[readout] = cross_val_score(KNeighborsClassifier(n_neighbors=1), embedded, train.labels,
+                                          cv=LeaveOneOut()).mean()
+    assert rec["loo_1nn"] == pytest.approx(oracle, abs=1e-9) and list(rec["loo_1nn"]) == ["mean", "last"]
+    assert rec["chosen"] == ("last" if oracle["last"] > oracle["mean"] else "mean")  # a tie keeps the base's
+    assert res.model.encoder.config.pooling == rec["chosen"] and model.encoder.config.pooling == "mean"
+    assert "LSTM readout" in report_markdown(res.report)
+    cfg = default_config(model, _series_data(10), epochs=1, steps_per_epoch=1, time_budget_s=None)
+    kept = finetune(model, _series_data(10), cfg, split_mode="by sample", readout="keep")
+    assert "readout" not in kept.report and kept.model.encoder.config.pooling == "mean"
+    assert choose_readout(tiny_model("timeseries", "transformer"), train) is None
 
 
 def test_unlabelled_data_trains_and_is_assessed_on_augmented_views():

@@ -8,7 +8,8 @@ import pytest
 from conftest import tiny_model
 
 import siamese_demo as sd
-from siamese_demo.recipes.ucr_series import finetuned, set_readout
+from siamese_demo.finetune import set_readout
+from siamese_demo.recipes.ucr_series import finetuned
 
 
 def _series(n_per_class=12, length=48, seed=0):

@@ -24,6 +24,8 @@ import torch
 
 import siamese_demo as sd
 from siamese_demo.augment import AugmentConfig
+from siamese_demo.evaluate import loo_1nn_accuracy
+from siamese_demo.finetune import READOUTS, set_readout
 from siamese_demo.train import TrainConfig, fit, seed_everything
 
 from .series_synthetic import make_classes
@@ -133,9 +135,6 @@ def main(argv=None) -> None:
     })
 
 
-READOUTS = ("mean", "last")
-
-
 def finetune_accuracy(model_name: str, dataset: str, seconds: float = 60.0, seed: int = 0,
                       refit: bool = True, readouts: tuple[str, ...] = READOUTS, select: str = "loo"
                       ) -> tuple[float, str | None]:
@@ -146,26 +145,6 @@ def finetune_accuracy(model_name: str, dataset: str, seconds: float = 60.0, seed
     model = finetuned(model_name, tr, ytr, seconds, seed, refit, readouts, select)
     return (one_nn_accuracy(model.embed(tr), ytr, model.embed(te), yte),
             model.info["finetune_procedure"]["readout"])
-
-
-def set_readout(model, pooling: str):
-    """Make an LSTM encoder pool its per-step outputs with ``pooling`` ("mean", "max" or "last": the final
-    states of both directions). Same weights and shapes; the saved config records the choice."""
-    from siamese_demo.encoders.lstm import LSTMEncoder
-
-    if not isinstance(model.encoder, LSTMEncoder):
-        raise ValueError("only LSTM encoders have a choice of readout")
-    if pooling not in ("mean", "max", "last"):
-        raise ValueError("pooling must be 'mean', 'max' or 'last'")
-    model.encoder.config.pooling = pooling
-    return model
-
-
-def loo_accuracy(emb, labels) -> float:
-    """Leave-one-out 1-NN accuracy of embeddings (N, D) under Euclidean distance."""
-    d = torch.cdist(torch.as_tensor(emb), torch.as_tensor(emb))
-    d.fill_diagonal_(float("inf"))
-    return float(np.mean(np.asarray(labels)[d.argmin(1).numpy()] == np.asarray(labels)))
 
 
 def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int = 0, refit: bool = True,
@@ -207,7 +186,7 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
     runs: dict = {}
     if select == "loo" and len(readouts) > 1:
         for readout in readouts:
-            runs[readout] = {"loo_1nn": loo_accuracy(base(readout).embed(data.items), data.labels)}
+            runs[readout] = {"loo_1nn": loo_1nn_accuracy(base(readout).embed(data.items), data.labels)}
         readouts = (max(runs, key=lambda r: runs[r]["loo_1nn"]),)
     for readout in readouts:
         model = base(readout)
