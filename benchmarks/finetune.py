@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import siamese_demo as sd  # noqa: E402
 from siamese_demo import evaluate as ev  # noqa: E402
 from siamese_demo.augment import AugmentConfig  # noqa: E402
-from siamese_demo.finetune import default_config, prepare  # noqa: E402
+from siamese_demo.finetune import choose_readout, default_config, prepare  # noqa: E402
 from siamese_demo.pairs import MPerClassSampler, make_pairs  # noqa: E402
 from siamese_demo.train import _loss_for_labels, fit, samples_per_class  # noqa: E402
 from siamese_demo.losses import ContrastiveLoss, PairBCELoss, TripletLoss  # noqa: E402
@@ -43,6 +43,7 @@ def time_to_auc(modality: str, budget: float, seed: int = 0) -> dict:
     test = parts["test"]
     i, j, y = make_pairs(test.label_ids(), 1000, seed + 12)
     model = copy.deepcopy(base)
+    choose_readout(model, parts["train"])  # as the tab does (series LSTMs only; GunPoint sample: mean kept)
     curve, spent = [], {"eval": 0.0}
     t0 = time.perf_counter()
 
