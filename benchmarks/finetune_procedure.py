@@ -88,5 +88,6 @@ def table(model_name: str, args, cols: list[str]) -> None:
     print("| **mean** | " + " | ".join(f"**{np.mean(means[c]):.3f}**" for c in cols) + " |")
     print(f"\n{time.time() - t0:.0f} s in all")
 
+
 if __name__ == "__main__":
     main()

@@ -116,11 +116,14 @@ def spearman(scores, gold) -> float:
 def loo_1nn_accuracy(embeddings, labels) -> float:
     """Leave-one-out 1-NN accuracy: each row of ``embeddings`` (N, D) is classified by its nearest other
     row under Euclidean distance."""
-    e = np.asarray(embeddings, dtype=np.float64)
-    d = ((e[:, None, :] - e[None, :, :]) ** 2).sum(-1)
-    np.fill_diagonal(d, np.inf)
+    import torch
+
+    from .distances import pairwise_distance
+
+    d = pairwise_distance(torch.as_tensor(np.asarray(embeddings, dtype=np.float64)), "euclidean")
+    d.fill_diagonal_(float("inf"))
     y = np.asarray(labels)
-    return float(np.mean(y[np.argmin(d, axis=1)] == y))
+    return float(np.mean(y[d.argmin(1).numpy()] == y))
 
 
 def one_shot_accuracy(distances, correct) -> float:

@@ -24,8 +24,7 @@ import torch
 
 import siamese_demo as sd
 from siamese_demo.augment import AugmentConfig
-from siamese_demo.evaluate import loo_1nn_accuracy
-from siamese_demo.finetune import READOUTS, set_readout
+from siamese_demo.finetune import READOUTS, choose_readout, set_readout
 from siamese_demo.train import TrainConfig, fit, seed_everything
 
 from .series_synthetic import make_classes
@@ -154,7 +153,7 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
     Readout (LSTM models only: how the per-step outputs are pooled; mean pooling, the shipped one, is the
     more shift-invariant, the final states keep where in the series things happen): with ``select="loo"``
     the base model embeds ``items`` with each readout and the one with the higher leave-one-out 1-NN
-    accuracy wins (ties: the first, mean); with ``select="validation"`` each readout is fine-tuned and
+    accuracy wins (``finetune.choose_readout``, as in the app; ties: the base's own, mean); with ``select="validation"`` each readout is fine-tuned and
     the higher 1-NN accuracy on the validation quarter wins (ties: lower validation loss).
     Then a stratified quarter of ``items`` is held back, the base is fine-tuned on the rest with early
     stopping on validation loss, and with ``refit`` it is trained again from the base, on all of
@@ -181,13 +180,14 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
         model = sd.load(model_name)
         return set_readout(model, readout) if readout else model
 
-    if not isinstance(sd.load(model_name).encoder, LSTMEncoder):
+    probe = sd.load(model_name)
+    if not isinstance(probe.encoder, LSTMEncoder):
         readouts = (None,)
     runs: dict = {}
-    if select == "loo" and len(readouts) > 1:
-        for readout in readouts:
-            runs[readout] = {"loo_1nn": loo_1nn_accuracy(base(readout).embed(data.items), data.labels)}
-        readouts = (max(runs, key=lambda r: runs[r]["loo_1nn"]),)
+    if select == "loo" and len(readouts) > 1:  # the app's rule: the base's readout, then mean and last
+        choice = choose_readout(probe, data)
+        runs = {r: {"loo_1nn": acc} for r, acc in choice["loo_1nn"].items()}
+        readouts = (choice["chosen"],)
     for readout in readouts:
         model = base(readout)
         res = fit(model, fit_part, val, copy.deepcopy(cfg))
