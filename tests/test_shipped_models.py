@@ -1,5 +1,6 @@
 """Every model shipped in models/ loads offline, embeds with the right shape, is deterministic and
 ranks an obvious positive above an obvious negative."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,6 @@ RERUNS = sorted(sd.MODELS_DIR.glob("*/reruns/*.json"))
 @pytest.mark.parametrize("path", RERUNS, ids=[f"{p.parent.parent.name}/{p.name}" for p in RERUNS])
 def test_kept_rerun_matches_shipped(path):
     """A kept rerun record is the recipe's own output for this model, and its headline metric is within noise."""
-    import json
     doc = json.loads(path.read_text())
     name = path.parent.parent.name
     assert "--out /tmp/" in doc["command"] and doc["machine"] and doc["date"] == path.stem
