@@ -285,12 +285,12 @@ READOUTS = ("mean", "last")
 def set_readout(model: SiameseModel, pooling: str) -> SiameseModel:
     """Make an LSTM encoder pool its per-step outputs with ``pooling`` ("mean", "max" or "last": the final
     states of both directions). Same weights and shapes; the saved config records the choice."""
-    from .encoders.lstm import LSTMEncoder
+    from .encoders.lstm import POOLINGS, LSTMEncoder
 
     if not isinstance(model.encoder, LSTMEncoder):
         raise ValueError("only LSTM encoders have a choice of readout")
-    if pooling not in ("mean", "max", "last"):
-        raise ValueError("pooling must be 'mean', 'max' or 'last'")
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}")
     model.encoder.config.pooling = pooling
     return model
 

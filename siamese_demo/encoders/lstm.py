@@ -14,6 +14,9 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
+POOLINGS = ("last", "mean", "max")  # "mean"/"max" over valid steps, "last": final hidden state(s)
+
+
 @dataclass
 class LSTMConfig:
     input_kind: str = "series"      # "series" or "tokens"
@@ -59,8 +62,8 @@ class LSTMEncoder(nn.Module):
         super().__init__()
         if config.input_kind not in ("series", "tokens"):
             raise ValueError("input_kind must be 'series' or 'tokens'")
-        if config.pooling not in ("last", "mean", "max"):
-            raise ValueError("pooling must be 'last', 'mean' or 'max'")
+        if config.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}")
         self.config = config
         if config.input_kind == "tokens":
             if config.vocab_size < 2:

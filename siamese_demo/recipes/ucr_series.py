@@ -24,6 +24,7 @@ import torch
 
 import siamese_demo as sd
 from siamese_demo.augment import AugmentConfig
+from siamese_demo.encoders.lstm import POOLINGS, LSTMEncoder
 from siamese_demo.finetune import READOUTS, choose_readout, set_readout
 from siamese_demo.train import TrainConfig, fit, seed_everything
 
@@ -98,7 +99,7 @@ def main(argv=None) -> None:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--time-budget", type=float, default=900.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pooling", choices=["mean", "last", "max"], default="mean",
+    p.add_argument("--pooling", choices=POOLINGS, default="mean",
                    help="LSTM: how the per-step outputs become one vector")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
@@ -161,8 +162,6 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
     train splits (``benchmarks/finetune_procedure.py``). ``overrides``: TrainConfig fields to change (tests
     use short runs). The choice and the figures behind it are kept in ``model.info["finetune_procedure"]``."""
     from sklearn.model_selection import train_test_split
-
-    from siamese_demo.encoders.lstm import LSTMEncoder
 
     if select not in ("loo", "validation"):
         raise ValueError("select must be 'loo' or 'validation'")
