@@ -17,17 +17,17 @@ import json
 from pathlib import Path
 
 
-def summary(model_dir: Path) -> dict:
-    """The parts of a model folder that describe how it was trained and how it measured."""
+def summary(model_dir: Path, training: bool = True) -> dict:
+    """The parts of a model folder that say how it measured and, with ``training``, how it was trained."""
     config = json.loads((model_dir / "config.json").read_text())
     info = config.get("info", {})
     out = {"test_metrics": info.get("test_metrics"),
            "validation_metrics": info.get("validation_metrics"),
            "threshold": config.get("threshold")}
-    if "pretraining" in info:
+    if training and "pretraining" in info:
         out["pretraining"] = info["pretraining"]
     record = model_dir / "run_record.json"
-    if record.exists():
+    if training and record.exists():
         out["run_record"] = json.loads(record.read_text())
     return out
 
@@ -40,12 +40,9 @@ def main(argv=None) -> None:
     p.add_argument("--machine", required=True, help="where it ran, in words")
     p.add_argument("--date", default=dt.date.today().isoformat())
     args = p.parse_args(argv)
-    rerun = summary(args.rerun)
-    shipped = summary(args.shipped)
-    shipped.pop("run_record", None)  # it is in the shipped folder already
-    shipped.pop("pretraining", None)
+    # the shipped model's training record is in its own folder already
     doc = {"date": args.date, "machine": args.machine, "command": args.command,
-           "rerun": rerun, "shipped": shipped}
+           "rerun": summary(args.rerun), "shipped": summary(args.shipped, training=False)}
     out = args.shipped / "reruns" / f"{args.date}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(doc, indent=1) + "\n")

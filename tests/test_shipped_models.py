@@ -39,7 +39,7 @@ def test_shipped_model(name):
 
 
 # The held-out figure each recipe is judged by, and how far a same-seed rerun (another machine, thread count or
-# device, so not bit-identical) may drift from the shipped one: about two standard errors of a difference.
+# device, so not bit-identical) may drift from the shipped one: at most about two standard errors of a difference.
 # One-shot 20-way: 400 trials at p = 0.9, SE 0.015 (0.02 is stricter). Zero-shot series mean: the binomial SEs
 # of the six test sets (40 to 1029 series) give 0.013 for the mean, 0.019 for a difference, so 0.04. STS-B
 # Spearman on 1379 pairs: SE about (1 - r^2) / sqrt(n), 0.012 at r = 0.75 and 0.014 at r = 0.69, so two SEs of a
