@@ -35,6 +35,11 @@ def pairwise_distance(x: torch.Tensor, kind: str, y: torch.Tensor | None = None)
     raise ValueError(f"unknown distance {kind!r}; use one of {DISTANCES}")
 
 
+def distance_range(kind: str) -> tuple[float, float]:
+    """The values a distance (and so a threshold) of this kind can take."""
+    return {"euclidean": (0.0, 1e6), "cosine": (0.0, 2.0), "head": (0.0, 1.0)}[kind]
+
+
 def score_from_distance(d, kind: str):
     """Map distance(s) to the display score in [0, 1], higher = more similar."""
     d = np.asarray(d, dtype=np.float64)

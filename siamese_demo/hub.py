@@ -18,7 +18,7 @@ from torch import nn
 
 from .encoders import register
 from .errors import DataError
-from .preprocess import MAX_TEXT_CHARS, ImagePreprocessor, pad_tokens
+from .preprocess import ImagePreprocessor, check_text, pad_tokens
 from .siamese import SiameseModel
 
 IMAGENET_MEAN, IMAGENET_STD = 0.449, 0.226  # channel-averaged ImageNet statistics
@@ -84,13 +84,10 @@ class SentenceTransformerPreprocessor:
 
     encoder: Any = None
     max_length: int = 128
-    max_chars: int = MAX_TEXT_CHARS
     kind: str = field(default="st_text", init=False)
 
     def encode(self, item: Any, name: str = "text") -> torch.Tensor:
-        from .preprocess import TextPreprocessor
-
-        TextPreprocessor(max_chars=self.max_chars).check(item, name)
+        check_text(item, name)
         ids = self.encoder.tokenizer(item, truncation=True, max_length=self.max_length)["input_ids"]
         return torch.tensor(ids, dtype=torch.long)
 
@@ -105,7 +102,7 @@ class SentenceTransformerPreprocessor:
         return batch
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "st_text", "max_length": self.max_length, "max_chars": self.max_chars}
+        return {"kind": "st_text", "max_length": self.max_length}
 
 
 register("sentence_transformer", SentenceTransformerConfig, SentenceTransformerEncoder)

@@ -67,6 +67,7 @@ class JobRunner:
         self._wake = threading.Condition(self._lock)
         self._ids = itertools.count(1)
         self._thread: threading.Thread | None = None
+        self._left: set[str] = set()   # owners who left while their job was running
         self.keep_finished_s = keep_finished_s
 
     def submit(self, owner: str, work: Callable[[Job], Any]) -> Job:
@@ -78,6 +79,7 @@ class JobRunner:
                     from .errors import DataError
 
                     raise DataError("you already have a training run in progress; cancel it or wait for it")
+            self._left.discard(owner)
             job = Job(f"job-{next(self._ids)}-{int(time.time())}", owner, work)
             self._jobs[job.id] = job
             self._queue.append(job)
@@ -120,6 +122,8 @@ class JobRunner:
         for job in jobs:
             self.cancel(owner, job.id)
         with self._lock:
+            if any(j.state == RUNNING for j in jobs):
+                self._left.add(owner)
             for job in jobs:
                 if job.state != RUNNING:
                     self._jobs.pop(job.id, None)
@@ -147,38 +151,74 @@ class JobRunner:
             except Exception as exc:  # noqa: BLE001 - a failed run must never stop the worker
                 from .errors import DataError
 
-                if not isinstance(exc, (DataError, FloatingPointError, ValueError, RuntimeError)):
+                if isinstance(exc, DataError):
+                    msg = str(exc)
+                else:  # internals go to the server log, not to the visitor
                     log.exception("training job %s failed", job.id)
-                state, msg = FAILED, f"{type(exc).__name__}: {exc}" if not isinstance(exc, DataError) else str(exc)
+                    msg = ("the run stopped because of an internal error (logged on the server); "
+                           "try other settings or data")
+                state = FAILED
             with self._lock:
                 job.state, job.message, job.finished = state, msg, time.time()
                 self._running = None
+                if job.owner in self._left:  # its visitor left while it ran: forget it now
+                    self._jobs.pop(job.id, None)
+                    self._left.discard(job.owner)
 
 
 class VisitorStore:
-    """Per-visitor fine-tuned models and files, deleted on leave or after ``ttl_s`` idle."""
+    """Per-visitor fine-tuned models and files, deleted on leave or after ``ttl_s`` idle.
 
-    def __init__(self, ttl_s: float = 3600.0, root: str | Path | None = None):
+    Files live under one app root (mode 0700), one folder per visitor (mode 0700). Writes into a
+    visitor's folder go through :meth:`write_in`, which holds that visitor's lock, so a visitor who
+    leaves while their run is writing has the folder deleted right after the write, and a run that
+    finishes after its visitor left writes nothing. :meth:`sweep` (run by a background thread every
+    ``sweep_s``) deletes expired visitors and any folder under the root that no visitor owns.
+    """
+
+    def __init__(self, ttl_s: float = 3600.0, root: str | Path | None = None, sweep_s: float = 60.0):
         self.ttl_s = ttl_s
-        self._root = Path(root) if root else None
+        base = Path(root) if root else Path(tempfile.gettempdir())
+        base.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix="siamese_demo_visitors_", dir=base))  # 0700
         self._lock = threading.Lock()
         self._visitors: dict[str, dict[str, Any]] = {}
+        self._gone: set[str] = set()
+        self._stop = threading.Event()
+        if sweep_s > 0:
+            threading.Thread(target=self._sweeper, args=(sweep_s,), daemon=True, name="visitor-sweep").start()
 
     def _entry(self, owner: str) -> dict[str, Any]:
         entry = self._visitors.get(owner)
         if entry is None:
-            base = self._root or Path(tempfile.gettempdir())
-            base.mkdir(parents=True, exist_ok=True)
-            folder = Path(tempfile.mkdtemp(prefix="visitor_", dir=base))
-            entry = self._visitors[owner] = {"models": {}, "dir": folder}
+            folder = Path(tempfile.mkdtemp(prefix="visitor_", dir=self.root))  # 0700, unguessable name
+            entry = self._visitors[owner] = {"models": {}, "dir": folder, "lock": threading.Lock()}
+            self._gone.discard(owner)
         entry["touched"] = time.time()
         return entry
 
     def folder(self, owner: str) -> Path:
         """A private folder for this visitor's files (created on first use)."""
         with self._lock:
-            self.expire()
+            self._expire()
             return self._entry(owner)["dir"]
+
+    def write_in(self, owner: str, write: Callable[[Path], Any]) -> Any | None:
+        """Run ``write(folder)`` under the visitor's lock; None (nothing written) if they left."""
+        with self._lock:
+            entry = self._visitors.get(owner)
+            if entry is None:
+                return None
+            lock, folder = entry["lock"], entry["dir"]
+        with lock:
+            with self._lock:
+                if self._visitors.get(owner) is not entry:
+                    return None
+            return write(folder)
+
+    def present(self, owner: str) -> bool:
+        with self._lock:
+            return owner in self._visitors
 
     def add_model(self, owner: str, name: str, model: Any) -> None:
         with self._lock:
@@ -192,23 +232,99 @@ class VisitorStore:
             entry["touched"] = time.time()
             return entry["models"].get(name)
 
-    def model_names(self, owner: str) -> list[str]:
+    def models(self, owner: str) -> dict[str, Any]:
+        """This visitor's models by name (a copy)."""
         with self._lock:
             entry = self._visitors.get(owner)
-            return list(entry["models"]) if entry else []
+            if entry is None:
+                return {}
+            entry["touched"] = time.time()
+            return dict(entry["models"])
+
+    def model_names(self, owner: str) -> list[str]:
+        return list(self.models(owner))
 
     def drop(self, owner: str) -> None:
+        """The visitor left: forget their models and delete their folder (after a write in progress)."""
         with self._lock:
             entry = self._visitors.pop(owner, None)
+            self._gone.add(owner)
         if entry is not None:
-            shutil.rmtree(entry["dir"], ignore_errors=True)
+            with entry["lock"]:
+                shutil.rmtree(entry["dir"], ignore_errors=True)
 
-    def expire(self) -> None:
+    def _expire(self) -> None:
         """Forget visitors idle for more than ``ttl_s`` (call with the lock held)."""
         now = time.time()
         for owner in [o for o, e in self._visitors.items() if now - e["touched"] > self.ttl_s]:
             shutil.rmtree(self._visitors.pop(owner)["dir"], ignore_errors=True)
 
+    def expire(self) -> None:
+        with self._lock:
+            self._expire()
+
+    def sweep(self) -> int:
+        """Delete expired visitors and every folder under the root that no present visitor owns;
+        returns how many folders were deleted."""
+        with self._lock:
+            self._expire()
+            owned = {e["dir"].name for e in self._visitors.values()}
+        removed = 0
+        for p in list(self.root.iterdir()) if self.root.is_dir() else []:
+            if p.name not in owned:
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def _sweeper(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - the sweep must never stop
+                log.exception("visitor sweep failed")
+
+    def close(self) -> None:
+        """Stop the sweep and delete every visitor's files (the app is shutting down)."""
+        self._stop.set()
+        with self._lock:
+            self._visitors.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._visitors)
+
+
+class DownloadLinks:
+    """Unguessable one-time download links that expire: ``issue`` a token for a file of a visitor's,
+    ``redeem`` it once within ``ttl_s``. Only the visitor who owns a run is given its links."""
+
+    def __init__(self, ttl_s: float = 600.0):
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._links: dict[str, tuple[str, Path, float]] = {}
+
+    def issue(self, owner: str, path: str | Path) -> str:
+        import secrets
+
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            now = time.time()
+            for t in [t for t, (_, _, exp) in self._links.items() if exp < now]:
+                del self._links[t]
+            self._links[token] = (owner, Path(path), now + self.ttl_s)
+        return token
+
+    def redeem(self, token: str) -> Path | None:
+        """The file for a valid, unused, unexpired token (the token is used up), else None."""
+        with self._lock:
+            entry = self._links.pop(str(token), None)
+        if entry is None:
+            return None
+        _, path, expires = entry
+        return path if time.time() <= expires and path.is_file() else None
+
+    def drop_owner(self, owner: str) -> None:
+        with self._lock:
+            for t in [t for t, (o, _, _) in self._links.items() if o == owner]:
+                del self._links[t]

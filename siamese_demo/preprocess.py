@@ -17,15 +17,26 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DataError
+from .limits import limits
 
-MAX_IMAGE_PIXELS = 25_000_000   # images above this are refused, not decoded
-MAX_TEXT_CHARS = 20_000
-MAX_SERIES_STEPS = 100_000
+
+# Raster formats Pillow decodes itself. Not EPS/PS (Pillow hands those to Ghostscript) nor the
+# stub formats that need plugins; an upload is opened only as one of these, whatever its name.
+IMAGE_FORMATS = ("PNG", "JPEG", "PPM", "TIFF", "BMP", "DIB", "GIF", "WEBP", "TGA", "ICO", "PCX", "SGI", "IM",
+                 "JPEG2000", "QOI", "AVIF", "MPO", "PSD")
+
+
+def _pixel_message(label: str, size: str) -> str:
+    cap = limits().image_pixels
+    return (f"{label}: {size} is too large; the limit is {cap / 1e6:g} megapixels "
+            f"({cap:,} pixels) - please downscale it")
 
 
 # ----------------------------------------------------------------------------- images
-def open_image(item: Any, max_pixels: int = MAX_IMAGE_PIXELS, name: str | None = None) -> Image.Image:
-    """Open a PIL image from a PIL image, path, bytes or array, refusing huge or corrupt files."""
+def open_image(item: Any, max_pixels: int | None = None, name: str | None = None) -> Image.Image:
+    """Open a PIL image from a PIL image, path, bytes or array, refusing huge or corrupt files
+    (the pixel cap is ``limits().image_pixels``; Pillow's decompression-bomb error says the same)."""
+    max_pixels = max_pixels or limits().image_pixels
     label = name or (os.path.basename(str(item)) if isinstance(item, (str, Path)) else "image")
     if isinstance(item, Image.Image):
         img = item
@@ -39,39 +50,44 @@ def open_image(item: Any, max_pixels: int = MAX_IMAGE_PIXELS, name: str | None =
     else:
         try:
             src = io.BytesIO(item) if isinstance(item, (bytes, bytearray)) else item
-            img = Image.open(src)
+            img = Image.open(src, formats=IMAGE_FORMATS)
         except FileNotFoundError:
             raise DataError(f"{label}: file not found") from None
-        except (UnidentifiedImageError, OSError) as exc:
+        except Image.DecompressionBombError:
+            raise DataError(_pixel_message(label, "the image")) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise DataError(f"{label}: not a readable image ({type(exc).__name__}); "
-                            "expected PNG, JPEG, BMP, GIF or WebP") from None
+                            "expected PNG, JPEG, PGM/PPM, TIFF, BMP, GIF or WebP") from None
     w, h = img.size
     if w * h > max_pixels:
-        raise DataError(f"{label}: {w}x{h} = {w * h / 1e6:.1f} megapixels is too large; "
-                        f"the limit is {max_pixels / 1e6:.0f} megapixels - please downscale it")
+        raise DataError(_pixel_message(label, f"{w}x{h} = {w * h / 1e6:.1f} megapixels"))
     if w < 2 or h < 2:
         raise DataError(f"{label}: {w}x{h} pixels is too small to compare")
     try:
         img.load()
-    except (OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError:
+        raise DataError(_pixel_message(label, "the image")) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DataError(f"{label}: the image data is corrupt or truncated ({exc})") from None
     return img
 
 
-def check_image_file(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS, name: str | None = None) -> None:
+def check_image_file(path: str | Path, max_pixels: int | None = None, name: str | None = None) -> None:
     """Check an image file without decoding its pixels: readable header, pixel count within the cap."""
+    max_pixels = max_pixels or limits().image_pixels
     label = name or os.path.basename(str(path))
     try:
-        with Image.open(path) as img:
+        with Image.open(path, formats=IMAGE_FORMATS) as img:
             w, h = img.size
     except FileNotFoundError:
         raise DataError(f"{label}: file not found") from None
+    except Image.DecompressionBombError:
+        raise DataError(_pixel_message(label, "the image")) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{label}: not a readable image ({type(exc).__name__}); "
-                        "expected PNG, JPEG, BMP, GIF or WebP") from None
+                        "expected PNG, JPEG, PGM/PPM, TIFF, BMP, GIF or WebP") from None
     if w * h > max_pixels:
-        raise DataError(f"{label}: {w}x{h} = {w * h / 1e6:.1f} megapixels is too large; "
-                        f"the limit is {max_pixels / 1e6:.0f} megapixels - please downscale it")
+        raise DataError(_pixel_message(label, f"{w}x{h} = {w * h / 1e6:.1f} megapixels"))
 
 
 def _flatten_alpha(img: Image.Image) -> Image.Image:
@@ -100,12 +116,11 @@ class ImagePreprocessor:
     crop_to_content: bool = False    # crop to the strokes' bounding box, pad to a square
     mean: float = 0.0
     std: float = 1.0
-    max_pixels: int = MAX_IMAGE_PIXELS
     kind: str = field(default="image", init=False)
 
     def to_pil(self, item: Any, name: str | None = None) -> Image.Image:
         """The image as the model sees it (before normalisation), as a PIL image."""
-        img = _flatten_alpha(ImageOps.exif_transpose(open_image(item, self.max_pixels, name)))
+        img = _flatten_alpha(ImageOps.exif_transpose(open_image(item, name=name)))
         img = img.convert("L" if self.channels == 1 else "RGB")
         arr = np.asarray(img, dtype=np.float32) / 255.0
         grey = arr if arr.ndim == 2 else arr.mean(-1)
@@ -166,6 +181,28 @@ def train_tokenizer(texts: list[str], vocab_size: int = 8000, min_frequency: int
     return tok
 
 
+def check_text(item: Any, name: str = "text") -> str:
+    """A text to compare: a non-empty string of valid Unicode within ``limits().text_chars``
+    characters (checked before anything tokenizes it)."""
+    if item is None:
+        raise DataError(f"{name} is missing: please type a sentence")
+    if not isinstance(item, str):
+        raise DataError(f"{name}: expected text, got {type(item).__name__}")
+    cap = limits().text_chars
+    if len(item) > cap:
+        raise DataError(f"{name} has {len(item):,} characters; the limit is {cap:,} - shorten it")
+    if not item.strip():
+        raise DataError(f"{name} is empty: please type a sentence")
+    try:
+        item.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DataError(f"{name}: character {exc.start + 1} is not valid Unicode (a lone surrogate, "
+                        f"U+{ord(item[exc.start]):04X}); remove it or paste the text again") from None
+    if "\x00" in item:
+        raise DataError(f"{name}: contains a NUL character (position {item.index(chr(0)) + 1}); remove it")
+    return item
+
+
 def pad_tokens(items: list[torch.Tensor], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-pad 1-D token-id tensors -> ``input_ids`` and ``attention_mask`` (B, L)."""
     longest = max(len(t) for t in items)
@@ -183,17 +220,10 @@ class TextPreprocessor:
 
     tokenizer: Any = None
     max_length: int = 64
-    max_chars: int = MAX_TEXT_CHARS
     kind: str = field(default="text", init=False)
 
     def check(self, item: Any, name: str = "text") -> str:
-        if not isinstance(item, str):
-            raise DataError(f"{name}: expected a string, got {type(item).__name__}")
-        if not item.strip():
-            raise DataError(f"{name} is empty: please type a sentence")
-        if len(item) > self.max_chars:
-            raise DataError(f"{name} has {len(item):,} characters; the limit is {self.max_chars:,}")
-        return item
+        return check_text(item, name)
 
     def tokens(self, item: str) -> list[str]:
         return self.tokenizer.encode(item).tokens[: self.max_length]
@@ -208,16 +238,41 @@ class TextPreprocessor:
         return pad_tokens(items, 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "text", "max_length": self.max_length, "max_chars": self.max_chars,
-                "tokenizer_file": "tokenizer.json"}
+        return {"kind": "text", "max_length": self.max_length, "tokenizer_file": "tokenizer.json"}
 
 
 # ----------------------------------------------------------------------------- series
+def check_values(arr: np.ndarray, name: str, first_step: int = 1) -> None:
+    """Refuse NaN (missing), infinite and too-large values, naming the time step."""
+    lim = limits().series_abs_value
+    bad = ~np.isfinite(arr) | (np.abs(np.nan_to_num(arr, nan=0.0, posinf=np.inf, neginf=np.inf)) > lim)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad.reshape(len(arr), -1))[0])
+        v = float(arr.reshape(len(arr), -1)[row, col])
+        what = ("is missing (NaN)" if np.isnan(v) else "is infinite" if np.isinf(v)
+                else f"({v:g}) is too large: values must be within +/-{lim:g}")
+        raise DataError(f"{name}: the value at time step {row + first_step} {what}; fix or remove it")
+
+
+def check_series_size(steps: int, channels: int, name: str) -> None:
+    """Refuse a series over the step, channel or value caps of :func:`limits`."""
+    lim = limits()
+    if steps > lim.series_steps:
+        raise DataError(f"{name}: {steps:,} time steps is over the limit of {lim.series_steps:,}; downsample it")
+    if channels > lim.series_channels:
+        raise DataError(f"{name}: {channels:,} channels is over the limit of {lim.series_channels:,}")
+    if steps * channels > lim.series_values:
+        raise DataError(f"{name}: {steps * channels:,} values is over the limit of {lim.series_values:,}")
+
+
 def as_series(item: Any, name: str = "series") -> np.ndarray:
     """Validate a 1-D (T,) or 2-D (T, C) numeric array; returns float32 (T, C)."""
+    shape = getattr(item, "shape", None)
+    if shape is not None and len(shape) in (1, 2):
+        check_series_size(int(shape[0]), int(shape[1]) if len(shape) == 2 else 1, name)
     try:
         arr = np.asarray(item, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataError(f"{name}: expected numbers only (one column per channel)") from None
     if arr.ndim == 1:
         arr = arr[:, None]
@@ -225,13 +280,8 @@ def as_series(item: Any, name: str = "series") -> np.ndarray:
         raise DataError(f"{name}: expected a 1-D series or a time x channels table, got shape {arr.shape}")
     if arr.shape[0] < 2:
         raise DataError(f"{name}: a series needs at least 2 time steps, got {arr.shape[0]}")
-    if arr.shape[0] > MAX_SERIES_STEPS:
-        raise DataError(f"{name}: {arr.shape[0]:,} time steps is over the limit of {MAX_SERIES_STEPS:,}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        row = int(np.argwhere(bad)[0][0])
-        raise DataError(f"{name}: value at time step {row + 1} is missing or not finite (NaN/inf); "
-                        "fill or remove it")
+    check_series_size(arr.shape[0], arr.shape[1], name)
+    check_values(arr, name)
     return arr.astype(np.float32)
 
 
@@ -289,6 +339,8 @@ class SeriesPreprocessor:
 def preprocessor_from_dict(data: dict[str, Any], folder: Path | None = None):
     data = dict(data)
     kind = data.pop("kind")
+    data.pop("max_pixels", None)  # older configs: the caps now live in siamese_demo.limits
+    data.pop("max_chars", None)
     if kind == "image":
         return ImagePreprocessor(**data)
     if kind == "timeseries":

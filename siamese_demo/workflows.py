@@ -28,9 +28,10 @@ def sample_path(modality: str) -> Path:
 
 
 def read_dataset(modality: str, path: str | Path, limits=None) -> Samples | PairSet:
-    from .data import Limits, read_image_dataset, read_series_dataset, read_text_dataset
+    from .data import read_image_dataset, read_series_dataset, read_text_dataset
+    from .limits import limits as current_limits
 
-    limits = limits or Limits()
+    limits = limits or current_limits()
     if modality == "image":
         return read_image_dataset(path, limits)
     if modality == "text":

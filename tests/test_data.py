@@ -83,11 +83,11 @@ def test_folder_with_symlink_is_refused(tmp_path):
 def test_archive_caps(tmp_path):
     z = _zip(tmp_path / "big.zip", {f"a/{i}.png": _png() for i in range(5)})
     with pytest.raises(DataError, match="over the limit"):
-        read_image_dataset(z, Limits(max_files=3))
+        read_image_dataset(z, Limits(archive_files=3))
     with pytest.raises(DataError, match="MB uncompressed"):
-        read_image_dataset(z, Limits(max_total_bytes=500))
+        read_image_dataset(z, Limits(archive_bytes=500))
     with pytest.raises(DataError, match="megapixels"):
-        read_image_dataset(z, Limits(max_image_pixels=100))
+        read_image_dataset(z, Limits(image_pixels=100))
 
 
 def test_corrupt_image_in_archive(tmp_path):

@@ -20,10 +20,14 @@ from conftest import launch_app  # noqa: E402
 
 @pytest.fixture(scope="module")
 def app_url():
+    from siamese_demo.limits import limits
+
     mp = pytest.MonkeyPatch()
-    mp.setenv("SIAMESE_DEMO_MAX_UPLOAD_MB", "2")  # small cap so the oversized-archive case stays small
+    mp.setenv("SIAMESE_DEMO_ARCHIVE_BYTES", "2000000")  # small cap so the oversized-archive case stays small
+    limits.cache_clear()
     yield from launch_app()
     mp.undo()
+    limits.cache_clear()
 
 
 SAMPLES = {"image": ("Image pairs", "omniglot-cnn"), "text": ("Text pairs", "text-transformer"),
@@ -35,6 +39,16 @@ def _start(client, modality, **kw):
     label, base = SAMPLES[modality]
     args = {"data_type": label, "use_sample": True, "upload": None, "base": base, **SHORT, **kw}
     return client.predict(**args, api_name="/start_finetune")
+
+
+def _download(app_url: str, link_html: str) -> bytes:
+    """Fetch a one-time download link from the report's HTML (raw HTTP, as a browser would)."""
+    import re
+    import urllib.request
+
+    href = re.search(r"href='([^']+)'", link_html).group(1)
+    with urllib.request.urlopen(app_url.rstrip("/") + href, timeout=30) as r:
+        return r.read()
 
 
 def _watch(client, timeout=240):
@@ -65,8 +79,9 @@ def test_finetune_on_each_sample_then_use_the_model(app_url, modality):
     status, result = out[0], out[2]
     assert "Finished" in status, status
     assert result["finetuned_auc"] >= result["base_auc"], result
-    assert "Base vs fine-tuned" in out[3] and Path(out[-1]).suffix == ".zip"
-    with zipfile.ZipFile(out[-1]) as z:
+    assert "Base vs fine-tuned" in out[3]
+    data = _download(app_url, out[-1])
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = z.namelist()
     assert any(n.endswith("model.safetensors") for n in names) and any(n.endswith("report.json") for n in names)
     msg = client.predict(api_name="/use_finetuned_model")

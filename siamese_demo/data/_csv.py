@@ -16,12 +16,12 @@ def read_text_file(source: str | Path | bytes, name: str, limits: Limits) -> str
         p = Path(source)
         if not p.is_file():
             raise DataError(f"{name}: file not found")
-        if p.stat().st_size > limits.max_file_bytes:
+        if p.stat().st_size > limits.file_bytes:
             raise DataError(f"{name}: {p.stat().st_size / 1e6:.1f} MB is over the limit of "
-                            f"{limits.max_file_bytes / 1e6:.0f} MB")
+                            f"{limits.file_bytes / 1e6:.0f} MB")
         raw = p.read_bytes()
-    if len(raw) > limits.max_file_bytes:
-        raise DataError(f"{name}: over the limit of {limits.max_file_bytes / 1e6:.0f} MB")
+    if len(raw) > limits.file_bytes:
+        raise DataError(f"{name}: over the limit of {limits.file_bytes / 1e6:.0f} MB")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -40,6 +40,6 @@ def sniff_rows(text: str, name: str, limits: Limits, delimiters: str = ",\t;") -
     except csv.Error:
         delim = "\t" if "\t" in sample else ","
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if any(c.strip() for c in r)]
-    if len(rows) > limits.max_rows + 1:
-        raise DataError(f"{name}: {len(rows):,} rows is over the limit of {limits.max_rows:,}")
+    if len(rows) > limits.csv_rows + 1:
+        raise DataError(f"{name}: {len(rows):,} rows is over the limit of {limits.csv_rows:,}")
     return rows

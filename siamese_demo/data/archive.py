@@ -34,8 +34,8 @@ def iter_zip(path: str | Path, limits: Limits) -> Iterator[tuple[tuple[str, ...]
     with zf:
         infos = zf.infolist()
         files = [i for i in infos if not i.is_dir()]
-        if len(files) > limits.max_files:
-            raise DataError(f"{label}: {len(files):,} files is over the limit of {limits.max_files:,}")
+        if len(files) > limits.archive_files:
+            raise DataError(f"{label}: {len(files):,} files is over the limit of {limits.archive_files:,}")
         total = 0
         checked = []
         for info in infos:
@@ -46,8 +46,8 @@ def iter_zip(path: str | Path, limits: Limits) -> Iterator[tuple[tuple[str, ...]
             if info.is_dir():
                 continue
             total += info.file_size
-            if total > limits.max_total_bytes:
-                raise DataError(f"{label}: more than {limits.max_total_bytes / 1e6:.0f} MB uncompressed; "
+            if total > limits.archive_bytes:
+                raise DataError(f"{label}: more than {limits.archive_bytes / 1e6:.0f} MB uncompressed; "
                                 "upload a smaller archive")
             checked.append((parts, info))
         for parts, info in checked:
@@ -71,16 +71,16 @@ def iter_folder(path: str | Path, limits: Limits) -> Iterator[tuple[tuple[str, .
             if p.is_symlink():
                 raise DataError(f"{root.name}: '{p.relative_to(root)}' is a symbolic link; links are refused")
             entries.append(p)
-    if len(entries) > limits.max_files:
-        raise DataError(f"{root.name}: {len(entries):,} files is over the limit of {limits.max_files:,}")
+    if len(entries) > limits.archive_files:
+        raise DataError(f"{root.name}: {len(entries):,} files is over the limit of {limits.archive_files:,}")
     total = 0
     for p in sorted(entries):
         parts = p.relative_to(root).parts
         if _is_hidden(parts):
             continue
         total += p.stat().st_size
-        if total > limits.max_total_bytes:
-            raise DataError(f"{root.name}: more than {limits.max_total_bytes / 1e6:.0f} MB of files")
+        if total > limits.archive_bytes:
+            raise DataError(f"{root.name}: more than {limits.archive_bytes / 1e6:.0f} MB of files")
         yield parts, p.read_bytes()
 
 

@@ -5,24 +5,33 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..pairs import Samples
-from ..preprocess import open_image
+from ..preprocess import IMAGE_FORMATS, open_image
 from .archive import iter_entries
-from .limits import Limits
+from .limits import Limits, limits as current_limits
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+def _pillow_suffixes() -> tuple[str, ...]:
+    """Every file extension of the raster formats Pillow reads that we accept (``IMAGE_FORMATS``)."""
+    from PIL import Image
+
+    Image.init()
+    return tuple(sorted(ext for ext, fmt in Image.registered_extensions().items() if fmt in IMAGE_FORMATS))
 
 
-def read_image_dataset(path: str | Path, limits: Limits = Limits()) -> Samples:
+IMAGE_SUFFIXES = _pillow_suffixes()
+
+
+def read_image_dataset(path: str | Path, limits: Limits | None = None) -> Samples:
     """Read images; the class of an image is its folder path (``a/b/x.png`` -> ``a/b``).
 
     A single wrapping folder is ignored; images all at the top level form an unlabelled set.
     """
+    limits = limits or current_limits()
     label = Path(path).name
     entries = [(parts, data) for parts, data in iter_entries(path, limits)
                if parts[-1].lower().endswith(IMAGE_SUFFIXES)]
     if not entries:
-        raise DataError(f"{label}: no images found (expected {', '.join(IMAGE_SUFFIXES)} files, "
-                        "one folder per class)")
+        raise DataError(f"{label}: no images found (expected image files that Pillow reads: PNG, JPEG, "
+                        "PGM/PPM, TIFF, BMP, GIF, WebP, ...; one folder per class)")
     while len({p[0] for p, _ in entries}) == 1 and all(len(p) > 1 for p, _ in entries):
         entries = [(p[1:], d) for p, d in entries]  # strip a wrapping folder
     depths = {len(p) for p, _ in entries}
@@ -33,7 +42,7 @@ def read_image_dataset(path: str | Path, limits: Limits = Limits()) -> Samples:
     items, labels, names = [], [], []
     for parts, data in entries:
         name = "/".join(parts)
-        img = open_image(data, limits.max_image_pixels, name=f"{label}: {name}")
+        img = open_image(data, limits.image_pixels, name=f"{label}: {name}")
         items.append(img)
         names.append(name)
         labels.append("/".join(parts[:-1]))

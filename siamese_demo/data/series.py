@@ -9,9 +9,9 @@ import numpy as np
 
 from ..errors import DataError
 from ..pairs import Samples
-from ..preprocess import MAX_SERIES_STEPS, as_series
+from ..preprocess import as_series, check_series_size, check_values
 from ._csv import read_text_file, sniff_rows
-from .limits import Limits
+from .limits import Limits, limits as current_limits
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^(nan|NaN|NA|)$")
 
@@ -34,11 +34,8 @@ def _trim(values: np.ndarray, where: str) -> np.ndarray:
     values = values[: finite[-1] + 1]
     if len(values) < 2:
         raise DataError(f"{where}: a series needs at least 2 values")
-    if len(values) > MAX_SERIES_STEPS:
-        raise DataError(f"{where}: {len(values):,} steps is over the limit of {MAX_SERIES_STEPS:,}")
-    if not np.isfinite(values).all():
-        step = int(np.argwhere(~np.isfinite(values))[0][0]) + 1
-        raise DataError(f"{where}: value {step} is missing (NaN) inside the series; only trailing padding may be empty")
+    check_series_size(len(values), values.shape[1] if values.ndim > 1 else 1, where)
+    check_values(values, where)
     return values
 
 
@@ -66,8 +63,8 @@ def _read_ts(text: str, name: str, limits: Limits) -> Samples:
             raise DataError(f"{name}, line {lineno}: the {len(dims)} channels have different lengths")
         items.append(_trim(np.stack(dims, axis=1), f"{name}, line {lineno}"))
         labels.append(label)
-        if len(items) > limits.max_rows:
-            raise DataError(f"{name}: more than {limits.max_rows:,} series")
+        if len(items) > limits.csv_rows:
+            raise DataError(f"{name}: more than {limits.csv_rows:,} series")
     if not in_data:
         raise DataError(f"{name}: a .ts file needs an '@data' line before the series")
     if not items:
@@ -77,13 +74,14 @@ def _read_ts(text: str, name: str, limits: Limits) -> Samples:
     return Samples(items, labels if has_labels else None, [f"series {i + 1}" for i in range(len(items))])
 
 
-def read_series_dataset(source: str | Path | bytes, name: str | None = None, limits: Limits = Limits()) -> Samples:
+def read_series_dataset(source: str | Path | bytes, name: str | None = None, limits: Limits | None = None) -> Samples:
     """Labelled series from a UCR CSV/TSV (label, v1, v2, ...) or a ``.ts`` file."""
+    limits = limits or current_limits()
     name = name or (Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload")
     data = _read_series(source, name, limits)
     for i, x in enumerate(data.items):
-        if len(x) > limits.max_series_length:
-            raise DataError(f"{name}: series {i + 1} has {len(x):,} time steps (limit {limits.max_series_length:,}); "
+        if len(x) > limits.series_steps:
+            raise DataError(f"{name}: series {i + 1} has {len(x):,} time steps (limit {limits.series_steps:,}); "
                             "downsample it first")
     return data
 
@@ -113,13 +111,36 @@ def _read_series(source, name: str, limits: Limits) -> Samples:
     return Samples(items, labels, [f"row {i + 1}" for i in range(len(items))])
 
 
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def _refuse_thousands_separators(lines: list[str], name: str) -> None:
+    """'1,000 2,000' is ambiguous (two values with thousands separators, or four values): refuse it
+    rather than guess. Only lines that also separate values by spaces or tabs are checked."""
+    for i, ln in enumerate(lines, start=1):
+        words = ln.split()
+        if len(words) > 1 and any(_GROUPED.match(w.strip(",;")) for w in words):
+            bad = next(w for w in words if _GROUPED.match(w.strip(",;")))
+            raise DataError(f"{name}, line {i}: '{bad[:30]}' looks like a number with a thousands separator; "
+                            "write numbers without separators (1000, not 1,000) and separate values with "
+                            "commas, spaces or new lines")
+
+
 def parse_series_text(text: str, name: str = "series") -> np.ndarray:
     """One series from pasted text or a small file: numbers separated by commas, spaces or
     newlines; several columns are channels; a header line is skipped. Returns (T, C)."""
+    if text is not None and not isinstance(text, str):
+        raise DataError(f"{name}: expected pasted numbers as text, got {type(text).__name__}")
+    cap = current_limits().series_paste_chars
+    if text is not None and len(text) > cap:
+        raise DataError(f"{name}: {len(text):,} characters of pasted numbers is over the limit of {cap:,}; "
+                        "upload a file or downsample the series")
     if text is None or not str(text).strip():
         raise DataError(f"{name} is empty: paste numbers or upload a CSV/TSV/TXT file")
     lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
+    _refuse_thousands_separators(lines, name)
     split = [re.split(r"[,\t; ]+", ln.strip()) for ln in lines]
+    check_series_size(len(split) if len(split) > 1 else len(split[0]), len(split[0]) if len(split) > 1 else 1, name)
     if split and not all(_NUMBER.match(c) for c in split[0]):
         if any(re.match(r"^[+-]?[\d.]", c) for c in split[0]):
             bad = next(c for c in split[0] if not _NUMBER.match(c))

@@ -12,13 +12,14 @@ import numpy as np
 from ..errors import DataError
 from ..pairs import PairSet, Samples
 from ._csv import read_text_file, sniff_rows
-from .limits import Limits
+from .limits import Limits, limits as current_limits
 
 PAIR_COLUMNS = ("text_a", "text_b", "label")
 LABELLED_COLUMNS = ("text", "label")
 
 
-def read_text_dataset(source: str | Path | bytes, name: str | None = None, limits: Limits = Limits()) -> PairSet | Samples:
+def read_text_dataset(source: str | Path | bytes, name: str | None = None, limits: Limits | None = None) -> PairSet | Samples:
+    limits = limits or current_limits()
     name = name or (Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload")
     rows = sniff_rows(read_text_file(source, name, limits), name, limits)
     header = [c.strip().lower() for c in rows[0]]
@@ -42,9 +43,9 @@ def read_text_dataset(source: str | Path | bytes, name: str | None = None, limit
         for col, cell in zip(PAIR_COLUMNS if kind == "pairs" else LABELLED_COLUMNS, cells):
             if not cell:
                 raise DataError(f"{name}, row {r}: '{col}' is empty")
-            if len(cell) > limits.max_text_chars:
+            if len(cell) > limits.text_chars:
                 raise DataError(f"{name}, row {r}: '{col}' has {len(cell):,} characters "
-                                f"(limit {limits.max_text_chars:,})")
+                                f"(limit {limits.text_chars:,})")
         values.append(cells)
     if kind == "labelled":
         return Samples([v[0] for v in values], [v[1] for v in values], [f"row {i + 2}" for i in range(len(values))])

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-import os
-
-from siamese_demo.jobs import JobRunner, VisitorStore
+from siamese_demo.jobs import DownloadLinks, JobRunner, VisitorStore
+from siamese_demo.limits import limits
+from siamese_demo.warmup import exercise_plots, import_lazy_modules
 
 from . import about_tab, common, finetune_tab, image_tab, series_tab, text_tab
 
@@ -21,12 +21,45 @@ threshold is yours alone).
 """
 
 
-def build_demo(warm: bool = True) -> gr.Blocks:
+class SiameseBlocks(gr.Blocks):
+    """Blocks that also serve ``/siamese_download/<token>``: a visitor's model zip, through a
+    one-time link that expires (see ``siamese_demo.jobs.DownloadLinks``); nothing else."""
+
+    links: DownloadLinks
+
+    def launch(self, *args, app_kwargs=None, **kwargs):
+        from fastapi.responses import FileResponse, PlainTextResponse
+        from fastapi.routing import APIRoute
+
+        links = self.links
+
+        def download(token: str):
+            path = links.redeem(token)
+            if path is None:
+                return PlainTextResponse("This download link has expired or was already used: press "
+                                         "'New download link' on the Fine-tune tab.", status_code=404)
+            return FileResponse(path, filename=path.name, media_type="application/zip",
+                                headers={"Cache-Control": "no-store"})
+
+        app_kwargs = dict(app_kwargs or {})
+        route = APIRoute(finetune_tab.DOWNLOAD_ROUTE + "{token}", download, methods=["GET"], include_in_schema=False)
+        app_kwargs["routes"] = list(app_kwargs.get("routes") or []) + [route]
+        return super().launch(*args, app_kwargs=app_kwargs, **kwargs)
+
+
+def build_demo(warm: bool = True) -> SiameseBlocks:
+    # Import what plotting, metrics and training import lazily, here, once, before any worker thread
+    # runs: two threads importing them at once can deadlock on Python's module locks.
+    import_lazy_modules()
+    exercise_plots()
     shipped = {m: common.choices(m) for m in ("image", "text", "timeseries")}
     # created per app, not per module: one training worker, one store of visitors' models and files
+    lim = limits()
     runner = JobRunner()
-    store = VisitorStore(ttl_s=float(os.environ.get("SIAMESE_DEMO_VISITOR_TTL_S", "3600")))
-    with gr.Blocks(title="Siamese networks demo", delete_cache=(600, 3600)) as demo:
+    store = VisitorStore(ttl_s=lim.visitor_ttl_s)
+    links = DownloadLinks(ttl_s=lim.download_ttl_s)
+    with SiameseBlocks(title="Siamese networks demo", delete_cache=(600, 3600)) as demo:
+        demo.links = links
         gr.Markdown(INTRO)
         with gr.Tab("Image pairs"):
             dd_image = image_tab.build(shipped["image"], store)
@@ -35,7 +68,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         with gr.Tab("Time-series pairs"):
             dd_series = series_tab.build(shipped["timeseries"], store)
         with gr.Tab("Fine-tune"):
-            finetune_tab.build(runner, store, {"image": dd_image, "text": dd_text, "timeseries": dd_series})
+            finetune_tab.build(runner, store, links, {"image": dd_image, "text": dd_text, "timeseries": dd_series})
         with gr.Tab("About the models"):
             about_tab.build()
 
@@ -44,6 +77,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
             owner = getattr(request, "session_hash", None)
             if owner:
                 runner.drop_owner(owner)
+                links.drop_owner(owner)
                 store.drop(owner)
 
         demo.unload(leave)

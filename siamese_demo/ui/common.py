@@ -13,60 +13,57 @@ from typing import Any, Callable
 import gradio as gr
 
 import siamese_demo as sd
+from siamese_demo import catalogue
 from siamese_demo.errors import DataError
 
 log = logging.getLogger("siamese_demo.ui")
-HUB_CHOICES = {"image": ["hub:torchvision/resnet18"],
-               "text": ["hub:sentence-transformers/all-MiniLM-L6-v2"], "timeseries": []}
 _LOAD_LOCK = threading.Lock()
+YOURS = "yours: "
 
 
-def hub_enabled() -> bool:
-    """Hub models are offered on a Space (SPACE_ID set) or when SIAMESE_DEMO_HUB=1."""
-    return bool(os.environ.get("SPACE_ID")) or os.environ.get("SIAMESE_DEMO_HUB") == "1"
-
-
-@functools.lru_cache(maxsize=None)
 def model_configs() -> dict[str, dict[str, Any]]:
     """config.json of every shipped model (read once; no torch needed)."""
-    out = {}
-    for name in sd.available_models():
-        out[name] = json.loads((sd.MODELS_DIR / name / "config.json").read_text())
-    return out
+    return catalogue.shipped_configs()
 
 
 def choices(modality: str) -> list[str]:
-    names = [n for n, c in model_configs().items() if c["modality"] == modality]
-    return names + (HUB_CHOICES[modality] if hub_enabled() else [])
+    """The models offered on a tab to every visitor (shipped, and the Hub allowlist on a Space)."""
+    return catalogue.offered(modality)
 
 
 @functools.lru_cache(maxsize=16)
 def _load(name: str):
-    return sd.load(name).eval()
+    if name.startswith("hub:"):
+        return sd.load(name).eval()
+    return sd.load(sd.MODELS_DIR / name).eval()  # a shipped folder, never a path from a request
 
 
-def get_model(name: str):
-    """A shared, read-only model (loaded once, on first use)."""
-    if not name:
-        raise DataError("choose a model first")
+def get_model(name: str, modality: str | None = None):
+    """A shared, read-only model (loaded once, on first use); only names the catalogue offers."""
+    if modality is None:
+        modality = next((m for m in catalogue.MODALITIES if name in catalogue.offered(m)), catalogue.MODALITIES[0])
+    catalogue.check_offered(name, modality)
     with _LOAD_LOCK:
         return _load(name)
 
 
-YOURS = "yours: "
+def own_models(store, request, modality: str) -> dict[str, Any]:
+    """This visitor's fine-tuned models of one modality (no other visitor can reach them)."""
+    if store is None:
+        return {}
+    owner = getattr(request, "session_hash", None) or "local"
+    return {n: m for n, m in store.models(owner).items() if m.modality == modality}
 
 
-def visitor_model(store, request, name: str):
-    """A shipped model (shared, read-only) or one this visitor fine-tuned (from the visitor store;
-    no other visitor can reach it)."""
-    if name and name.startswith(YOURS):
-        owner = getattr(request, "session_hash", None) or "local"
-        model = store.model(owner, name) if store is not None else None
-        if model is None:
-            raise DataError(f"{name!r} is not one of your models (fine-tuned models are per visitor and "
-                            "expire after an hour); choose another model")
-        return model
-    return get_model(name)
+def visitor_model(store, request, name: Any, modality: str):
+    """A model this visitor was offered on this tab: a shipped model of the tab's modality (shared,
+    read-only), a Hub model where enabled, or one this visitor fine-tuned. Anything else (another
+    modality, a path, another visitor's model) gets the catalogue's one refusal, before any loading."""
+    own = own_models(store, request, modality)
+    catalogue.check_offered(name, modality, own)
+    if name in own:
+        return own[name]
+    return get_model(name, modality)
 
 
 def warm_up(modality_names: list[str]) -> None:
@@ -98,9 +95,10 @@ def friendly(action: str) -> Callable:
 
                 if isinstance(exc, HubUnavailable):
                     raise gr.Error(str(exc), title="Model not available offline") from None
+                # unexpected: the traceback goes to the server log, the visitor gets no internals
                 log.exception("error while trying to %s", action)
-                raise gr.Error(f"Something went wrong while trying to {action} ({type(exc).__name__}). "
-                               "Please try other inputs.", title="Error") from None
+                raise gr.Error(f"Something went wrong while trying to {action}; it was logged on the server. "
+                               "Please check your inputs or try others.", title="Error") from None
         return inner
     return wrap
 
@@ -153,10 +151,25 @@ def result_payload(model_name: str, model, r) -> dict[str, Any]:
             "calibrated": r.calibrated}
 
 
+def check_threshold(value: Any, model) -> float:
+    """A threshold the visitor sent: a finite number within the range of the model's distance."""
+    from siamese_demo.distances import distance_range
+    from siamese_demo.limits import check_number
+
+    kind = "head" if model.head is not None else model.distance
+    lo, hi = distance_range(kind)
+    return float(check_number(value, f"threshold ({kind} distance)", lo, hi))
+
+
+def threshold_arg(use_saved: Any, value: Any, model) -> float | None:
+    """The threshold a comparison uses: None for the model's saved one, else the checked value."""
+    return None if use_saved is None or bool(use_saved) else check_threshold(value, model)
+
+
 def decide(payload: dict[str, Any], threshold: float) -> dict[str, Any]:
     """Re-apply a new threshold to a stored result (no re-embedding)."""
-    if not payload:
-        return payload
+    if not payload or not isinstance(payload, dict) or "distance" not in payload:
+        return {}
     from siamese_demo.distances import score_from_distance
 
     out = dict(payload)
@@ -222,13 +235,13 @@ def model_summary(name: str, model=None) -> str:
 ENCODER_COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms"]
 
 
-def encoder_table(models: list[str], a: Any, b: Any) -> list[list]:
+def encoder_table(models: list[str], a: Any, b: Any, modality: str) -> list[list]:
     """Score one pair with every model of a tab: score, decision, parameters and time taken."""
     import time
 
     rows = []
     for name in models:
-        model = get_model(name)
+        model = get_model(name, modality)
         t = time.perf_counter()
         r = model.compare(a, b)
         ms = (time.perf_counter() - t) * 1000
@@ -261,16 +274,18 @@ def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot
     def on_model(name, request: gr.Request = None):
         if not name:
             return gr.update(), gr.update(), gr.update()
-        model = visitor_model(store, request, name) if name.startswith(YOURS) else None  # shipped: config only
+        own = own_models(store, request, modality)
+        catalogue.check_offered(name, modality, own)
+        model = own.get(name)  # shipped: config only, no loading
         return gr.update(**slider_settings(name, model)), True, model_summary(name, model)
 
     def on_threshold(name, value, payload, request: gr.Request = None):
-        model = visitor_model(store, request, name)
-        new = decide(payload, float(value))
+        model = visitor_model(store, request, name, modality)
+        new = decide(payload, check_threshold(value, model))
         return False, new, result_markdown(new, model), distribution_plot(new, model), new
 
     def on_saved(name, checked, payload, request: gr.Request = None):
-        model = visitor_model(store, request, name)
+        model = visitor_model(store, request, name, modality)
         if not checked:
             return gr.update(), payload, gr.update(), gr.update(), payload
         new = decide(payload, model.effective_threshold())

@@ -8,7 +8,7 @@ else; they are deleted when the visitor leaves or after an hour.
 """
 from __future__ import annotations
 
-import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -19,12 +19,18 @@ import numpy as np
 
 from siamese_demo import plots
 from siamese_demo.augment import AugmentConfig
-from siamese_demo.data import Limits
+from siamese_demo import catalogue
+from siamese_demo.distances import DISTANCES
 from siamese_demo.errors import DataError
+from siamese_demo.evaluate import POLICIES
 from siamese_demo.finetune import (SPLIT_MODES, default_config, finetune, prepare, report_markdown, suggest_margin,
                                    write)
 from siamese_demo.inspect_data import preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
+from siamese_demo.limits import RANGES, check_choice, check_number, limits
+from siamese_demo.losses import LOSSES
+from siamese_demo.pairs import MINING as MINERS
+from siamese_demo.train import OPTIMIZERS
 from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
 
 from . import common
@@ -46,13 +52,8 @@ INTRO = """## Fine-tune on your own data
 """
 
 
-def caps() -> dict[str, Any]:
-    """Server-side caps, from environment variables (a shared Space sets them lower)."""
-    return {"max_time_budget_s": float(os.environ.get("SIAMESE_DEMO_MAX_TRAIN_SECONDS", "300")),
-            "max_samples": int(os.environ.get("SIAMESE_DEMO_MAX_SAMPLES", "3000")),
-            "limits": Limits(max_files=int(os.environ.get("SIAMESE_DEMO_MAX_FILES", "3000")),
-                             max_total_bytes=int(float(os.environ.get("SIAMESE_DEMO_MAX_UPLOAD_MB", "100")) * 1e6),
-                             max_rows=int(os.environ.get("SIAMESE_DEMO_MAX_ROWS", "5000")))}
+def _modality(label: Any) -> str:
+    return MODALITIES[check_choice(label, "data type", MODALITIES)]
 
 
 def base_choices(modality: str) -> list[str]:
@@ -64,27 +65,28 @@ def _owner(request: gr.Request | None) -> str:
 
 
 def _read(modality: str, use_sample: bool, upload: str | None):
-    cap = caps()
+    cap = limits()
     if use_sample:
         path = sample_path(modality)
     elif upload:
         path = Path(upload)
     else:
         raise DataError("upload a dataset or tick 'use the sample dataset'")
-    data = read_dataset(modality, path, cap["limits"])
+    data = read_dataset(modality, path, cap)
     n = len(data)
-    if n > cap["max_samples"]:
-        raise DataError(f"{n:,} samples/pairs is over this server's limit of {cap['max_samples']:,} "
+    if n > cap.finetune_samples:
+        raise DataError(f"{n:,} samples/pairs is over this server's limit of {cap.finetune_samples:,} "
                         "for fine-tuning; use a subset")
     return data
 
 
 def _base(modality: str, name: str, data, distance: str, seed: int):
-    if name not in base_choices(modality):
-        raise DataError(f"{name!r} is not a base model for {modality} data; choose one of {base_choices(modality)}")
+    if not isinstance(name, str) or name not in base_choices(modality):
+        raise DataError(f"{str(name)[:80]!r} {catalogue.NOT_OFFERED} as a base for {modality} data; "
+                        f"choose one of {base_choices(modality)}")
     if name.startswith(SCRATCH_PREFIX):
         return scratch_model(modality, name[len(SCRATCH_PREFIX):], data, distance, seed)
-    return common.get_model(name)  # base_choices(modality) holds models of this modality only
+    return common.get_model(name, modality)
 
 
 def _summary_markdown(summary: dict[str, Any], margin: float | None, loss: str) -> str:
@@ -138,19 +140,34 @@ def _preview(data, model) -> tuple[list, list[list]]:
 def check_data(modality_label: str, use_sample: bool, upload: str | None, base_name: str, split_mode: str,
                loss: str, seed: float):
     """Read and split the data; returns the summary, a preview and a margin suggestion."""
-    modality = MODALITIES[modality_label]
+    modality = _modality(modality_label)
+    seed = check_number(seed, "seed")
+    check_choice(split_mode, "split", SPLIT_MODES)
+    check_choice(loss, "loss", LOSSES)
     data = _read(modality, use_sample, upload)
-    model = _base(modality, base_name, data, "euclidean", int(seed))
-    parts, summary = prepare(model, data, split_mode, int(seed))
-    margin = suggest_margin(model, parts["train"], loss, int(seed))
+    model = _base(modality, base_name, data, "euclidean", seed)
+    parts, summary = prepare(model, data, split_mode, seed)
+    margin = suggest_margin(model, parts["train"], loss, seed)
     gallery, table = _preview(parts["train"], model)
     md = _summary_markdown(summary, margin, loss)
     return (summary, md, gr.update(value=gallery, visible=bool(gallery)),
             gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
 
 
+def check_settings(s: dict[str, Any]) -> dict[str, Any]:
+    """Every setting checked against its allowed values (ranges from siamese_demo.limits.RANGES)."""
+    out = dict(s)
+    for name, options in (("loss", LOSSES), ("distance", DISTANCES), ("mining", MINERS), ("optimizer", OPTIMIZERS),
+                          ("threshold_policy", POLICIES), ("split_mode", SPLIT_MODES)):
+        out[name] = check_choice(s[name], name, options)
+    for name in RANGES:
+        out[name] = check_number(s[name], name)
+    out["augment"] = bool(s["augment"])
+    return out
+
+
 def _config(base, data, s: dict[str, Any]):
-    budget = min(float(s["time_budget_s"]), caps()["max_time_budget_s"])
+    budget = float(s["time_budget_s"])
     aug = AugmentConfig(enabled=bool(s["augment"]), rotation=float(s["rotation"]), crop_scale=float(s["crop_scale"]),
                         color_jitter=float(s["color_jitter"]), jitter=float(s["jitter"]), scaling=float(s["scaling"]),
                         warp=float(s["warp"]), word_dropout=float(s["word_dropout"]))
@@ -175,25 +192,31 @@ def start(runner, store, modality_label: str, use_sample: bool, upload: str | No
           *values, request: gr.Request | None = None):
     """Queue a fine-tuning run for this visitor; returns the job id."""
     owner = _owner(request)
-    s = dict(zip(SETTING_NAMES, values))
-    modality = MODALITIES[modality_label]
+    if len(values) != len(SETTING_NAMES):
+        raise DataError(f"expected {len(SETTING_NAMES)} settings ({', '.join(SETTING_NAMES)}), got {len(values)}")
+    s = check_settings(dict(zip(SETTING_NAMES, values)))
+    modality = _modality(modality_label)
     data = _read(modality, use_sample, upload)
-    if s["split_mode"] not in SPLIT_MODES:
-        raise DataError(f"split must be one of {SPLIT_MODES}")
     seed = int(s["seed"])
     base = _base(modality, base_name, data, s["distance"], seed)
     cfg = _config(base, data, s)
     prepared = prepare(base, data, s["split_mode"], seed)  # refuse unusable data now, not in the queue
-    folder = store.folder(owner)
-    label = "sample" if use_sample else Path(upload).stem[:40]
+    store.folder(owner)  # the visitor's private folder exists from now on
+    label = "sample" if use_sample else re.sub(r"[^A-Za-z0-9_-]+", "_", Path(upload).stem)[:40]
 
     def work(job):
         result = finetune(base, data, cfg, [job.on_event], job.cancel, split_mode=s["split_mode"],
                           base_name=base_name, distance=s["distance"] if base_name.startswith(SCRATCH_PREFIX) else None,
                           prepared=prepared)
         name = f"{modality}-{label}-{job.id}"
-        write(result.model.cpu(), result.report, folder / name)
-        archive = shutil.make_archive(str(folder / name), "zip", root_dir=folder, base_dir=name)
+
+        def save(folder: Path) -> str:
+            write(result.model.cpu(), result.report, folder / name)
+            return shutil.make_archive(str(folder / name), "zip", root_dir=folder, base_dir=name)
+
+        archive = store.write_in(owner, save)  # None: the visitor left, nothing is written
+        if archive is None:
+            return None
         return {"result": result, "name": name, "zip": archive, "modality": modality}
 
     job = runner.submit(owner, work)
@@ -229,7 +252,19 @@ def _status_html(job, runner) -> str:
     return f"<p>{head}.{tail}</p>" + _bar(frac)
 
 
-def _report_outputs(job):
+DOWNLOAD_ROUTE = "/siamese_download/"
+
+
+def download_html(links, owner: str, job) -> str:
+    """A fresh one-time link to this visitor's model zip (see DownloadLinks)."""
+    token = links.issue(owner, job.result["zip"])
+    name = Path(job.result["zip"]).name
+    return (f"<p><a href='{DOWNLOAD_ROUTE}{token}' download='{name}'>⬇ Download the model</a> "
+            f"(zip: checkpoint folder, card, run record, report). The link is yours alone: it works once, "
+            f"within {links.ttl_s / 60:.0f} minutes; press <b>New download link</b> for another.</p>")
+
+
+def _report_outputs(job, links, owner: str):
     res = job.result["result"]
     r = res.report
     md = "### Base vs fine-tuned on the test split\n\n" + report_markdown(r)
@@ -245,12 +280,13 @@ def _report_outputs(job):
     summary = {k: r[k] for k in ("base_model", "split", "seed", "stopped", "best_epoch")}
     summary.update({f"{m}_{k}": r[m][k] for m in ("base", "finetuned") for k in ("auc", "eer", "accuracy", "threshold")})
     summary["model"] = YOURS + job.result["name"]
-    return summary, md, roc, hist, proj, hard, job.result["zip"]
+    return summary, md, roc, hist, proj, hard, download_html(links, owner, job)
 
 
-def watch(runner, state: dict | None, request: gr.Request | None = None):
+def watch(runner, links, state: dict | None, request: gr.Request | None = None):
     """Stream this visitor's run: status and curves every second; the report when it ends."""
-    job = runner.get(_owner(request), (state or {}).get("job"))
+    owner = _owner(request)
+    job = runner.get(owner, (state or {}).get("job"))
     empty = (gr.update(),) * 7
     if job is None:
         yield ("No run yet: press Start.", None, *empty)
@@ -265,7 +301,7 @@ def watch(runner, state: dict | None, request: gr.Request | None = None):
         time.sleep(1.0)
     curves = plots.training_curves(job.epochs, job.marks) if job.epochs else None
     if job.finished_ok:
-        yield (_status_html(job, runner), curves, *_report_outputs(job))
+        yield (_status_html(job, runner), curves, *_report_outputs(job, links, owner))
     else:
         yield (_status_html(job, runner), curves, {"state": job.state, "message": job.message}, *empty[1:])
 
@@ -274,6 +310,15 @@ def cancel(runner, state: dict | None, request: gr.Request | None = None) -> str
     ok = runner.cancel(_owner(request), (state or {}).get("job"))
     return "Cancelling: the run stops within a few seconds and keeps its best model so far." if ok else \
         "Nothing to cancel."
+
+
+def new_download_link(runner, links, state: dict | None, request: gr.Request | None = None) -> str:
+    """Another one-time link to this visitor's finished model (only the visitor who ran it)."""
+    owner = _owner(request)
+    job = runner.get(owner, (state or {}).get("job"))
+    if job is None or not job.finished_ok:
+        raise DataError("no finished run yet: train a model first")
+    return download_html(links, owner, job)
 
 
 def use_model(runner, store, state: dict | None, request: gr.Request | None = None):
@@ -292,7 +337,7 @@ def use_model(runner, store, state: dict | None, request: gr.Request | None = No
     return (f"`{name}` is now selected in the **{tab}** tab (for you only).", *updates)
 
 
-def build(runner, store, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
+def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
     gr.Markdown(INTRO)
     job_state = gr.State({})
     with gr.Row():
@@ -332,7 +377,7 @@ def build(runner, store, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
             weight_decay = gr.Number(1e-4, label="Weight decay (L2)")
             lr_patience = gr.Slider(1, 10, value=2, step=1, label="ReduceLROnPlateau patience (epochs)")
             patience = gr.Slider(0, 20, value=4, step=1, label="Early-stopping patience (0 = off)")
-            time_budget = gr.Slider(10, caps()["max_time_budget_s"], value=min(120, caps()["max_time_budget_s"]),
+            time_budget = gr.Slider(10, limits().train_seconds, value=min(120, limits().train_seconds),
                                     step=10, label="Time budget (s)")
         with gr.Row():
             augment = gr.Checkbox(True, label="Augment")
@@ -363,7 +408,9 @@ def build(runner, store, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
                            interactive=False, wrap=True)
     with gr.Row():
         use_btn = gr.Button("Use this model in the comparison tabs")
-        download = gr.File(label="Download the model (checkpoint folder, card, run record, report)")
+        with gr.Column():
+            download = gr.HTML("")
+            link_btn = gr.Button("New download link", size="sm")
     use_msg = gr.Markdown()
 
     settings = [loss, distance, margin, mining, batch_size, epochs, optimizer, lr, weight_decay, lr_patience,
@@ -393,10 +440,13 @@ def build(runner, store, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
         return start(runner, store, data_type, use_sample, upload, base, *values, request=request)
 
     def _watch(state, request: gr.Request):
-        yield from watch(runner, state, request)
+        yield from watch(runner, links, state, request)
 
     def _cancel(state, request: gr.Request):
         return cancel(runner, state, request)
+
+    def _link(state, request: gr.Request):
+        return new_download_link(runner, links, state, request)
 
     def _use(state, request: gr.Request):
         return use_model(runner, store, state, request)
@@ -406,6 +456,7 @@ def build(runner, store, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
                     [job_state, status], api_name="start_finetune").then(
         _watch, job_state, outputs, api_name="watch_finetune", concurrency_limit=None)
     cancel_btn.click(_cancel, job_state, status, api_name="cancel_finetune", concurrency_limit=None)
+    link_btn.click(common.friendly("make a download link")(_link), job_state, download, api_name="download_link")
     use_btn.click(common.friendly("use the model")(_use), job_state,
                   [use_msg, compare_dropdowns["image"], compare_dropdowns["text"], compare_dropdowns["timeseries"]],
                   api_name="use_finetuned_model")

@@ -22,8 +22,8 @@ def compare_images(image_a: str | None, image_b: str | None, model_name: str, us
     two heatmaps."""
     if image_a is None or image_b is None:
         raise gr.Error("Please give two images (upload, webcam, clipboard or a drawing).", title="Missing input")
-    model = model or common.get_model(model_name)
-    thr = None if use_saved_threshold else float(threshold)
+    model = model or common.get_model(model_name, "image")
+    thr = common.threshold_arg(use_saved_threshold, threshold, model)
     r = model.compare(image_a, image_b, thr)
     payload = common.result_payload(model_name, model, r)
     heat_a, heat_b, pix_a, pix_b = image_occlusion(model, image_a, image_b)
@@ -67,7 +67,7 @@ def build(tab_models: list[str], store=None) -> gr.Dropdown:
     def run(image_a: str | None, image_b: str | None, model_name: str, use_saved_threshold: bool = True,
             threshold: float = 0.5, request: gr.Request = None):
         return compare_images(image_a, image_b, model_name, use_saved_threshold, threshold,
-                              common.visitor_model(store, request, model_name))
+                              common.visitor_model(store, request, model_name, "image"))
 
     btn.click(common.with_state(common.friendly("compare the images")(run)),
               [img_a, img_b, model, use_saved, thr], outputs, api_name="compare_images")

@@ -8,12 +8,12 @@ import gradio as gr
 from siamese_demo.data import parse_series_text
 from siamese_demo.errors import DataError
 from siamese_demo.explain import series_contributions
+from siamese_demo.limits import limits
 from siamese_demo.plots import series_pair
 
 from . import common
 from .examples import series_examples
 
-MAX_UPLOAD_BYTES = 5_000_000
 EXPLAIN = ("**How the shading is made (occlusion):** the series are shown after the model's normalisation and "
            "resampling. A window of time steps is replaced by a straight line, the distance to the other "
            "series is measured again, and orange marks the windows whose removal made the two series look "
@@ -24,8 +24,11 @@ def read_side(file: str | None, text: str | None, which: str):
     """The series for one side: the uploaded file if there is one, else the pasted numbers."""
     if file:
         p = Path(file)
-        if p.stat().st_size > MAX_UPLOAD_BYTES:
-            raise DataError(f"the {which} file is over {MAX_UPLOAD_BYTES // 1_000_000} MB")
+        cap = limits().series_file_bytes
+        if not p.is_file():
+            raise DataError(f"the {which} file could not be read; upload it again")
+        if p.stat().st_size > cap:
+            raise DataError(f"the {which} file is {p.stat().st_size / 1e6:.1f} MB; the limit is {cap / 1e6:g} MB")
         try:
             content = p.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
@@ -44,8 +47,8 @@ def compare_series(file_a: str | None, text_a: str, file_b: str | None, text_b: 
     if a.shape[1] != b.shape[1]:
         raise DataError(f"the first series has {a.shape[1]} channel(s) and the second {b.shape[1]}; "
                         "give both the same channels")
-    model = model or common.get_model(model_name)
-    r = model.compare(a, b, None if use_saved_threshold else float(threshold))
+    model = model or common.get_model(model_name, "timeseries")
+    r = model.compare(a, b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r)
     ca, cb = series_contributions(model, a, b)
     pre = model.preprocessor
@@ -55,7 +58,8 @@ def compare_series(file_a: str | None, text_a: str, file_b: str | None, text_b: 
 
 def compare_encoders(file_a, text_a, file_b, text_b, models: list[str]) -> list[list]:
     """Score the same pair with every series model: score, decision, parameters, time."""
-    return common.encoder_table(models, read_side(file_a, text_a, "first"), read_side(file_b, text_b, "second"))
+    return common.encoder_table(models, read_side(file_a, text_a, "first"), read_side(file_b, text_b, "second"),
+                               "timeseries")
 
 
 
@@ -65,10 +69,11 @@ def build(tab_models: list[str], store=None) -> gr.Dropdown:
         with gr.Column():
             file_a = gr.File(label="First series (CSV/TSV/TXT: one column, or one column per channel)",
                              file_types=[".csv", ".tsv", ".txt"], type="filepath")
-            text_a = gr.Textbox(label="…or paste numbers", lines=3, placeholder="0.1, 0.5, 0.9, 0.4, ...")
+            text_a = gr.Textbox(label="…or paste numbers", lines=3, placeholder="0.1, 0.5, 0.9, 0.4, ...",
+                                max_length=limits().series_paste_chars)
         with gr.Column():
             file_b = gr.File(label="Second series", file_types=[".csv", ".tsv", ".txt"], type="filepath")
-            text_b = gr.Textbox(label="…or paste numbers", lines=3)
+            text_b = gr.Textbox(label="…or paste numbers", lines=3, max_length=limits().series_paste_chars)
         with gr.Column():
             model, about, use_saved, thr, btn = common.controls(tab_models)
     result_json, result_md, plot = common.result_area()
@@ -79,7 +84,7 @@ def build(tab_models: list[str], store=None) -> gr.Dropdown:
     def run(file_a: str | None, text_a: str, file_b: str | None, text_b: str, model_name: str,
             use_saved_threshold: bool = True, threshold: float = 0.5, request: gr.Request = None):
         return compare_series(file_a, text_a, file_b, text_b, model_name, use_saved_threshold, threshold,
-                              common.visitor_model(store, request, model_name))
+                              common.visitor_model(store, request, model_name, "timeseries"))
 
     btn.click(common.with_state(common.friendly("compare the series")(run)),
               [file_a, text_a, file_b, text_b, model, use_saved, thr],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from siamese_demo.explain import token_contributions
+from siamese_demo.limits import limits
+from siamese_demo.preprocess import check_text
 
 from . import common
 from .examples import text_examples
@@ -17,8 +19,9 @@ EXPLAIN = ("**How the token colours are made (leave one out):** each token is re
 def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold: bool = True,
                   threshold: float = 0.5, model=None):
     """Compare two texts. Returns the result, an explanation, a distribution plot and token contributions."""
-    model = model or common.get_model(model_name)
-    r = model.compare(text_a, text_b, None if use_saved_threshold else float(threshold))
+    check_text(text_a, "the first text"), check_text(text_b, "the second text")  # before any tokenizing
+    model = model or common.get_model(model_name, "text")
+    r = model.compare(text_a, text_b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r)
     ca, cb = token_contributions(model, text_a, text_b)
     scale = max([abs(v) for _, v in ca + cb] + [1e-9])
@@ -28,7 +31,8 @@ def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold
 
 def compare_encoders(text_a: str, text_b: str, models: list[str]) -> list[list]:
     """Score the same pair with every text model: score, decision, parameters, time."""
-    return common.encoder_table(models, text_a, text_b)
+    check_text(text_a, "the first text"), check_text(text_b, "the second text")
+    return common.encoder_table(models, text_a, text_b, "text")
 
 
 
@@ -36,8 +40,8 @@ def compare_encoders(text_a: str, text_b: str, models: list[str]) -> list[list]:
 def build(tab_models: list[str], store=None) -> gr.Dropdown:
     with gr.Row():
         with gr.Column(scale=2):
-            text_a = gr.Textbox(label="First text", lines=3, max_length=20_000)
-            text_b = gr.Textbox(label="Second text", lines=3, max_length=20_000)
+            text_a = gr.Textbox(label="First text", lines=3, max_length=limits().text_chars)
+            text_b = gr.Textbox(label="Second text", lines=3, max_length=limits().text_chars)
         with gr.Column():
             model, about, use_saved, thr, btn = common.controls(tab_models)
     result_json, result_md, plot = common.result_area()
@@ -50,7 +54,7 @@ def build(tab_models: list[str], store=None) -> gr.Dropdown:
     def run(text_a: str, text_b: str, model_name: str, use_saved_threshold: bool = True, threshold: float = 0.5,
             request: gr.Request = None):
         return compare_texts(text_a, text_b, model_name, use_saved_threshold, threshold,
-                             common.visitor_model(store, request, model_name))
+                             common.visitor_model(store, request, model_name, "text"))
 
     btn.click(common.with_state(common.friendly("compare the texts")(run)),
               [text_a, text_b, model, use_saved, thr], [result_json, result_md, plot, hl_a, hl_b, state],

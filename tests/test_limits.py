@@ -1,0 +1,46 @@
+"""The caps and setting ranges live in one place (siamese_demo.limits); the README shows the same
+numbers; check_number refuses what it should, with the range in the message."""
+import math
+from pathlib import Path
+
+import pytest
+
+from siamese_demo.errors import DataError
+from siamese_demo.limits import Limits, check_choice, check_number, from_env, markdown_table, ranges_table
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_readme_lists_the_code_limits():
+    assert markdown_table(Limits()) in README
+    assert ranges_table(Limits()) in README
+
+
+def test_env_overrides_and_refuses_nonsense():
+    assert from_env({"SIAMESE_DEMO_IMAGE_PIXELS": "1000"}).image_pixels == 1000
+    assert from_env({}).image_pixels == Limits().image_pixels
+    for bad in ("-1", "nan", "abc", "0"):
+        with pytest.raises(ValueError, match="SIAMESE_DEMO_TEXT_CHARS"):
+            from_env({"SIAMESE_DEMO_TEXT_CHARS": bad})
+
+
+@pytest.mark.parametrize("value,name,match", [
+    (float("nan"), "threshold", "not a finite"), (math.inf, "margin", "not a finite"),
+    ("abc", "lr", "not a number"), (-5, "margin", "from 0 to 10"), (2, "target_far", "above 0 up to 1"),
+    (0, "target_far", "above 0"), (-1, "seed", "from 0 to 4,294,967,295"), (2**70, "seed", "out of range"),
+    (1.5, "epochs", "whole number"), (None, "lr", "expected a number"), (True, "seed", "expected a number"),
+    (0, "batch_size", "from 4 to 512"),
+])
+def test_check_number_refuses(value, name, match):
+    with pytest.raises(DataError, match=match) as exc:
+        check_number(value, name) if name != "threshold" else check_number(value, name, 0, 2)
+    assert name in str(exc.value)
+
+
+def test_check_number_accepts_and_converts():
+    assert check_number("0.01", "target_far") == 0.01
+    assert check_number(7.0, "seed") == 7 and isinstance(check_number(7.0, "seed"), int)
+    assert check_number(1, "target_far") == 1.0
+    assert check_choice("triplet", "loss", ["triplet", "bce"]) == "triplet"
+    with pytest.raises(DataError, match="not one of triplet, bce"):
+        check_choice("hinge", "loss", ["triplet", "bce"])
