@@ -151,7 +151,7 @@ class JobRunner:
             except Exception as exc:  # noqa: BLE001 - a failed run must never stop the worker
                 from .errors import DataError
 
-                if isinstance(exc, DataError):
+                if isinstance(exc, (DataError, FloatingPointError)):  # bad data, or a diverging loss
                     msg = str(exc)
                 else:  # internals go to the server log, not to the visitor
                     log.exception("training job %s failed", job.id)

@@ -22,8 +22,10 @@ from .limits import limits
 
 # Raster formats Pillow decodes itself. Not EPS/PS (Pillow hands those to Ghostscript) nor the
 # stub formats that need plugins; an upload is opened only as one of these, whatever its name.
-IMAGE_FORMATS = ("PNG", "JPEG", "PPM", "TIFF", "BMP", "DIB", "GIF", "WEBP", "TGA", "ICO", "PCX", "SGI", "IM",
-                 "JPEG2000", "QOI", "AVIF", "MPO", "PSD")
+_WANTED_FORMATS = ("PNG", "JPEG", "PPM", "TIFF", "BMP", "DIB", "GIF", "WEBP", "TGA", "ICO", "PCX", "SGI", "IM",
+                   "JPEG2000", "QOI", "AVIF", "MPO", "PSD")
+Image.init()
+IMAGE_FORMATS = tuple(f for f in _WANTED_FORMATS if f in Image.OPEN)  # those this Pillow build registers
 
 
 def _pixel_message(label: str, size: str) -> str:
@@ -56,7 +58,7 @@ def open_image(item: Any, max_pixels: int | None = None, name: str | None = None
         except Image.DecompressionBombError:
             raise DataError(_pixel_message(label, "the image")) from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise DataError(f"{label}: not a readable image ({type(exc).__name__}); "
+            raise DataError(f"{label}: not a readable image (the file is damaged or not an image); "
                             "expected PNG, JPEG, PGM/PPM, TIFF, BMP, GIF or WebP") from None
     w, h = img.size
     if w * h > max_pixels:
@@ -84,7 +86,7 @@ def check_image_file(path: str | Path, max_pixels: int | None = None, name: str 
     except Image.DecompressionBombError:
         raise DataError(_pixel_message(label, "the image")) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{label}: not a readable image ({type(exc).__name__}); "
+        raise DataError(f"{label}: not a readable image (the file is damaged or not an image); "
                         "expected PNG, JPEG, PGM/PPM, TIFF, BMP, GIF or WebP") from None
     if w * h > max_pixels:
         raise DataError(_pixel_message(label, f"{w}x{h} = {w * h / 1e6:.1f} megapixels"))

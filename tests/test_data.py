@@ -203,7 +203,7 @@ def test_ucr_csv_with_variable_lengths(tmp_path):
 
 @pytest.mark.parametrize("content,match", [
     ("a,1,2,3\nb,1,x,3\n", "row 2: 'x' is not a number"),
-    ("a,1,,3\n", "missing \\(NaN\\) inside"),
+    ("a,1,,3\n", "missing \\(NaN\\)"),
     ("a,1\n", "at least 2 values"),
     (",1,2,3\n", "class label"),
 ])

@@ -120,7 +120,7 @@ def test_bad_texts(client):
 
 @pytest.mark.parametrize("a,b,match", [
     ("1 2 three 4", SINE, "not a number"),
-    ("1\nnan\n3\n4", SINE, "missing or not finite"),
+    ("1\nnan\n3\n4", SINE, "is missing (NaN)"),
     ("5", SINE, "at least 2"),
     ("1,2\n3,4\n5,6", SINE, "channel"),
     ("", SINE, "missing"),

@@ -133,3 +133,12 @@ def test_a_job_whose_visitor_left_is_forgotten_when_it_stops():
         time.sleep(0.02)
     time.sleep(0.05)
     assert runner.get("alice", job.id) is None
+
+
+def test_a_diverging_loss_is_reported_in_plain_words():
+    def diverge(job):
+        raise FloatingPointError("the loss became nan at epoch 1, step 3; the run was stopped. "
+                                 "Try a lower learning rate")
+
+    _, job = _run(diverge)
+    assert job.state == FAILED and job.message.endswith("Try a lower learning rate")

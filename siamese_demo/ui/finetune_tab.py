@@ -418,11 +418,12 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                 target_far, split_mode, seed, time_budget]
 
     def on_modality(label):
-        m = MODALITIES[label]
+        m = _modality(label)
         choices = base_choices(m)
         return gr.update(choices=choices, value=choices[0]), _sample_line(m)
 
-    modality.change(on_modality, modality, [base, sample_info], api_name="finetune_modality")
+    modality.change(common.friendly("change the data type")(on_modality), modality, [base, sample_info],
+                    api_name="finetune_modality")
     check.click(common.friendly("read the dataset")(check_data),
                 [modality, use_sample, upload, base, split_mode, loss, seed],
                 [summary_json, summary_md, preview_gallery, preview_table, margin], api_name="check_data")
