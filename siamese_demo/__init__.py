@@ -6,6 +6,8 @@ Public API::
     model.modality                                     # "image", "text" or "timeseries"
     model.embed(items)                                 # (N, D) numpy array
     model.compare(a, b)                                # score, distance, threshold, same, confidence
+    model.rank(query, candidates)                      # [(index, distance), ...] best first
+    siamese_demo.search_candidates(model, query, candidates)   # ranked table + the match or None
 
 Conventions: label 1 = same / similar; distance lower = more similar; score in [0, 1],
 higher = more similar; ``same`` when ``distance <= threshold``.
@@ -18,6 +20,7 @@ from .checkpoint import CheckpointError, save
 from .errors import DataError
 from .factory import build_model
 from .pairs import PairSet, Samples
+from .search import MAX_CANDIDATES, SearchResult, search_candidates
 from .siamese import Comparison, SiameseModel
 
 __version__ = "0.1.0"
@@ -59,4 +62,5 @@ def load(name_or_path: str | Path, hub: bool = False, device: str = "cpu") -> Si
 
 
 __all__ = ["load", "save", "available_models", "build_model", "SiameseModel", "Comparison",
-           "Samples", "PairSet", "DataError", "CheckpointError", "MODELS_DIR", "__version__"]
+           "Samples", "PairSet", "DataError", "CheckpointError", "MODELS_DIR", "__version__",
+           "search_candidates", "SearchResult", "MAX_CANDIDATES"]

@@ -1,4 +1,5 @@
-"""Command line: ``python -m siamese_demo compare|embed|evaluate|models ...``, printing JSON."""
+"""Command line: ``python -m siamese_demo compare|embed|search|evaluate|train|models ...``, printing JSON
+(``search`` prints a ranked table, or JSON with ``--json``)."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +21,23 @@ def _item(model, arg: str) -> Any:
         p = Path(arg)
         return p.read_text() if arg.endswith(".txt") and p.is_file() else arg
     return arg
+
+
+def _search_table(result) -> str:
+    """The ranked table and the match (or "no match") as plain text."""
+    def short(s: str, n: int = 48) -> str:
+        s = " ".join(s.split())
+        return s if len(s) <= n else s[: n - 3] + "..."
+
+    rows = [("rank", "candidate", "distance", "score", "decision")]
+    rows += [(str(h.rank), short(h.name), f"{h.distance:.4f}", f"{h.score:.4f}", h.decision) for h in result.hits]
+    widths = [max(len(r[k]) for r in rows) for k in range(5)]
+    align = (str.rjust, str.ljust, str.rjust, str.rjust, str.ljust)
+    lines = ["  ".join(f(c, w) for f, c, w in zip(align, r, widths)).rstrip() for r in rows]
+    lines.append(f"threshold: {result.threshold:.4f} ({result.distance_kind} distance; same when distance <= threshold)")
+    m = result.match
+    lines.append(f"match: {short(m.name)} (candidate {m.index + 1}, distance {m.distance:.4f})" if m else "no match")
+    return "\n".join(lines)
 
 
 def _train(model, args) -> dict:
@@ -75,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("embed", help="embed items")
     p.add_argument("--model", required=True)
     p.add_argument("items", nargs="+")
+    p = sub.add_parser("search", help="rank candidates against a query (one against many)")
+    p.add_argument("--model", required=True)
+    p.add_argument("query")
+    p.add_argument("candidates", nargs="+", metavar="candidate")
+    p.add_argument("--threshold", type=float, default=None, help="override the saved threshold (distance)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     p = sub.add_parser("evaluate", help="evaluate on a labelled dataset")
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True, help="image zip/folder, text CSV, or series CSV/TSV/.ts")
@@ -114,6 +138,13 @@ def main(argv: list[str] | None = None) -> int:
             elif args.command == "embed":
                 emb = model.embed([_item(model, a) for a in args.items])
                 out = {"shape": list(emb.shape), "embeddings": emb.round(6).tolist()}
+            elif args.command == "search":
+                from .search import check_candidates, search_candidates
+
+                check_candidates(args.candidates)  # refuse too many before reading any file
+                result = search_candidates(model, _item(model, args.query), [_item(model, c) for c in args.candidates],
+                                           args.candidates, args.threshold)
+                out = result.to_dict() if args.json else _search_table(result)
             elif args.command == "train":
                 out = _train(model, args)
             else:
@@ -126,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     from .distributed import cleanup, is_main_process
 
     if is_main_process():
-        print(json.dumps(out, indent=2))
+        print(out if isinstance(out, str) else json.dumps(out, indent=2))
     cleanup()
     return 0
 

@@ -36,6 +36,7 @@ class Limits:
     csv_rows: int = 5_000               # rows of a CSV dataset
     finetune_samples: int = 3_000       # samples or pairs in a fine-tuning dataset
     train_seconds: int = 300            # largest fine-tuning time budget
+    search_candidates: int = 100        # candidates in one one-against-many search
     visitor_ttl_s: int = 3_600          # a visitor's models and files are deleted after this idle time
     download_ttl_s: int = 600           # a download link works once, within this time
 
@@ -60,6 +61,7 @@ DESCRIPTIONS = {
     "csv_rows": "rows of a CSV dataset",
     "finetune_samples": "samples or pairs in a fine-tuning dataset",
     "train_seconds": "largest fine-tuning time budget (seconds)",
+    "search_candidates": "candidates in one one-against-many search (gallery size)",
     "visitor_ttl_s": "a visitor's models and files are deleted this many seconds after their last use",
     "download_ttl_s": "a download link works once, within this many seconds",
 }

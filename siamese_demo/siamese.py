@@ -6,6 +6,7 @@ score in [0, 1], higher = more similar; ``same = distance <= threshold``.
 from __future__ import annotations
 
 import math
+from functools import partial
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -17,6 +18,7 @@ from torch import nn
 from .distances import pair_distance, score_from_distance
 from .errors import DataError
 from .losses import PairHead
+from .search import CANDIDATE_CACHE, EmbeddingCache, check_candidates
 
 MODALITIES = ("image", "text", "timeseries")
 DEFAULT_THRESHOLDS = {"euclidean": 1.0, "cosine": 0.5, "head": 0.5}
@@ -169,6 +171,29 @@ class SiameseModel(nn.Module):
             confidence=float(p if same else 1.0 - p), p_same=float(p), distance_kind=kind,
             calibrated=calibrated,
         )
+
+    def rank(self, query: Any, candidates: Sequence[Any], threshold: float | None = None,
+             cache: EmbeddingCache | None = None) -> list[tuple[int, float]]:
+        """Rank raw ``candidates`` against ``query`` -> ``(index, distance)`` pairs, smallest distance
+        first (ties by index). Each distance is the one ``compare(query, candidate)`` gives (embedding
+        distance, or 1 - p(same) with a pair head); the candidates are embedded in one batch and
+        cached (``cache``, default :data:`search.CANDIDATE_CACHE`), so an unchanged gallery is embedded
+        once. ``threshold`` (distance units) keeps only candidates with distance <= threshold; None
+        keeps all. At most :data:`search.MAX_CANDIDATES` candidates, else a DataError."""
+        items = check_candidates(candidates)
+        tq = self.prepare([query], ["query"])
+        tc = self.prepare(items, [f"candidate {i + 1}" for i in range(len(items))])
+        if self.modality == "timeseries":
+            for i, t in enumerate(tc):
+                if t.shape[1] != tq[0].shape[1]:
+                    raise DataError(f"candidate {i + 1} has {t.shape[1]} channel(s), the query {tq[0].shape[1]}; "
+                                    "give every series the query's channels")
+        one_batch = partial(self.embed_tensors, batch_size=len(tc))
+        emb_c = (CANDIDATE_CACHE if cache is None else cache).embed(self, tc, one_batch)
+        emb_q = self.embed_tensors(tq)
+        d = self.distances_from_embeddings(emb_q.expand(len(tc), -1), emb_c)
+        ranking = [(int(i), float(d[i])) for i in np.argsort(d, kind="stable")]
+        return ranking if threshold is None else [(i, x) for i, x in ranking if x <= threshold]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -44,10 +44,17 @@ def with_rotations(s: sd.Samples) -> sd.Samples:
     return sd.Samples(items, labels)
 
 
-def one_shot(model, s: sd.Samples, n_trials: int = 400, seed: int = 0, raw: bool = False) -> float:
+def one_shot(model, s: sd.Samples, n_trials: int = 400, seed: int = 0, raw: bool = False, n_way: int = 20,
+             by_rank: bool = False) -> float:
+    """N-way one-shot accuracy on Koch et al.'s trials (alphabet = label before "/", drawer = file-name suffix).
+    ``raw``: raw-pixel Euclidean baseline; ``by_rank``: each trial through ``model.rank(query, candidates)``,
+    right when its first candidate is the true one (the same trials, so the same figure)."""
     alphabet = [lab.split("/")[0] for lab in s.labels]
     drawer = [Path(n).stem.split("_")[-1] for n in s.names]
-    q, c, k = ev.one_shot_trials(s.labels, alphabet, drawer, 20, n_trials, seed)
+    q, c, k = ev.one_shot_trials(s.labels, alphabet, drawer, n_way, n_trials, seed)
+    if by_rank:
+        best = [model.rank(s.items[qi], [s.items[j] for j in ci])[0][0] for qi, ci in zip(q, c)]
+        return float(np.mean(np.array(best) == k))
     if raw:
         emb = torch.stack([t.flatten() for t in model.prepare(s.items)]).numpy()
         d = np.linalg.norm(emb[q][:, None, :] - emb[c], axis=-1)
