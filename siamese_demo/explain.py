@@ -97,3 +97,24 @@ def series_contributions(model: SiameseModel, a: Any, b: Any, windows: int = 16)
             contrib[s:e] = di - base
         out.append(contrib)
     return out[0], out[1]
+
+
+def word_contributions(model: SiameseModel, a: str, b: str, max_words: int | None = None
+                       ) -> tuple[list[tuple[str, float | None]], list[tuple[str, float | None]]]:
+    """Per-word contribution for each text, on whole words in their original case: the increase in
+    distance when the word is removed from the text (positive = the word makes the texts look alike).
+    Only the first ``max_words`` words (default: the model's token budget) are varied, since the
+    model reads no further; later words get ``None``."""
+    import re
+
+    cap = max_words or int(getattr(model.preprocessor, "max_length", 64))
+    out = []
+    for x, y in ((a, b), (b, a)):
+        words = re.findall(r"\S+", x)
+        n = min(len(words), cap) if len(words) > 1 else 0
+        variants = [" ".join(words[:i] + words[i + 1:]) for i in range(n)]
+        tx, ty = model.prepare([x, y], ["text", "other text"])
+        base = float(_distances_to(model, [tx], ty)[0])
+        d = _distances_to(model, model.prepare(variants), ty) if variants else np.zeros(0)
+        out.append([(w, float(d[i] - base) if i < n else None) for i, w in enumerate(words)])
+    return out[0], out[1]

@@ -35,7 +35,11 @@ def _pixel_message(label: str, size: str) -> str:
 
 
 # ----------------------------------------------------------------------------- images
-def open_image(item: Any, max_pixels: int | None = None, name: str | None = None) -> Image.Image:
+WORKING_SIDE = 1024  # big photos are reduced to this longest side before any per-pixel work
+
+
+def open_image(item: Any, max_pixels: int | None = None, name: str | None = None,
+               reduce_to: int | None = None) -> Image.Image:
     """Open a PIL image from a PIL image, path, bytes or array, refusing huge or corrupt files
     (the pixel cap is ``limits().image_pixels``; Pillow's decompression-bomb error says the same)."""
     max_pixels = max_pixels or limits().image_pixels
@@ -66,7 +70,12 @@ def open_image(item: Any, max_pixels: int | None = None, name: str | None = None
     if w < 2 or h < 2:
         raise DataError(f"{label}: {w}x{h} pixels is too small to compare")
     try:
+        if reduce_to and img.format == "JPEG":
+            img.draft(img.mode, (reduce_to, reduce_to))  # decode a big JPEG at a fraction of its size
         img.load()
+        if reduce_to and max(img.size) > reduce_to:
+            img = ImageOps.exif_transpose(img)  # before the EXIF data is dropped by the resize
+            img.thumbnail((reduce_to, reduce_to), Image.Resampling.BILINEAR, reducing_gap=2.0)
     except Image.DecompressionBombError:
         raise DataError(_pixel_message(label, "the image")) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -122,7 +131,7 @@ class ImagePreprocessor:
 
     def to_pil(self, item: Any, name: str | None = None) -> Image.Image:
         """The image as the model sees it (before normalisation), as a PIL image."""
-        img = _flatten_alpha(ImageOps.exif_transpose(open_image(item, name=name)))
+        img = _flatten_alpha(ImageOps.exif_transpose(open_image(item, name=name, reduce_to=WORKING_SIDE)))
         img = img.convert("L" if self.channels == 1 else "RGB")
         arr = np.asarray(img, dtype=np.float32) / 255.0
         grey = arr if arr.ndim == 2 else arr.mean(-1)

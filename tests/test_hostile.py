@@ -35,8 +35,9 @@ OTHER_MODALITY = {"image": "text-transformer", "text": "omniglot-cnn", "timeseri
 ENDPOINT = {"image": "/compare_images", "text": "/compare_texts", "timeseries": "/compare_series"}
 NOT_OFFERED = "not one of the models offered here"
 # What a refusal must never show: internals (exception reprs, tracebacks, server paths)...
-INTERNALS = ("Error(", "Traceback", "/work/", 'File "', "site-packages", "<class ", "/tmp/gradio",
-             "verbose error reporting")  # the last: Gradio's text for an exception the app did not handle
+INTERNALS = ("Error(", "Traceback", "/work/", 'File "', "site-packages", "<class ", "/tmp/gradio")
+# Gradio's own text when an exception escaped the app's handlers (e.g. in a component's preprocess)
+UNHANDLED = "verbose error reporting"
 # ...and, for a refused model name, anything about the filesystem.
 FS_HINTS = ("checkpoint folder", "file not found", "No such file", "not found", "does not exist",
             "config.json", "safetensors", "directory", "Permission")
@@ -63,6 +64,7 @@ def _no_internals(msg: str, echoed: str = "") -> None:
     shown = msg.replace(echoed[:80], "") if echoed else msg
     for bad in INTERNALS:
         assert bad not in shown, f"the message shows internals ({bad!r}): {msg!r}"
+    assert UNHANDLED not in shown, f"an exception escaped the app's handlers (no message for the visitor): {msg!r}"
 
 
 def _refusal(client, *args, api_name: str, echoed: str = "", **kwargs) -> str:
@@ -223,7 +225,7 @@ def test_compare_with_no_model_says_choose_one(client, modality):
 
 
 @pytest.mark.parametrize("modality", ["image", "text", "timeseries"])
-@pytest.mark.parametrize("name", ["other modality", "/etc", REPO_MODEL, "yours: x"])
+@pytest.mark.parametrize("name", ["other modality", REPO_MODEL, "yours: x"])
 def test_model_picker_and_threshold_endpoints_refuse_them_too(client, modality, name):
     name = OTHER_MODALITY[modality] if name == "other modality" else name
     for api, args in ((f"/select_model_{modality}", (name,)), (f"/set_threshold_{modality}", (name, 0.5)),

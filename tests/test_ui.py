@@ -99,7 +99,7 @@ def _error(client, *args, api_name):
 
 
 def test_bad_images(client, tmp_path):
-    assert "two images" in _error(client, None, _img("latin_c01_a.png"), IMG_MODEL, True, 0.5,
+    assert "first image is missing" in _error(client, None, _img("latin_c01_a.png"), IMG_MODEL, True, 0.5,
                                   api_name="/compare_images")
     bad = tmp_path / "corrupt.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")

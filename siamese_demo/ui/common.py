@@ -123,19 +123,21 @@ def slider_settings(name: str | None, model=None) -> dict[str, float]:
 
 
 def controls(tab_models: list[str]):
-    """The right-hand column of a tab: model picker, its summary, threshold controls, Compare."""
-    model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)",
-                        allow_custom_value=True)  # a visitor's fine-tuned models are added per visitor
-    about = gr.Markdown(model_summary(tab_models[0]) if tab_models else "No model shipped for this tab.")
-    use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
-    thr = threshold_slider(tab_models)
-    btn = gr.Button("Compare", variant="primary")
-    return model, about, use_saved, thr, btn
+    """Model picker, its summary and the threshold controls (below the inputs and the answer)."""
+    with gr.Row():
+        with gr.Column(min_width=200):
+            model = gr.Dropdown(tab_models, value=tab_models[0] if tab_models else None, label="Encoder (model)",
+                                allow_custom_value=True)  # a visitor's fine-tuned models are added per visitor
+            about = gr.Markdown(model_summary(tab_models[0]) if tab_models else "No model shipped for this tab.")
+        with gr.Column(min_width=200):
+            use_saved = gr.Checkbox(True, label="Use the model's saved threshold")
+            thr = threshold_slider(tab_models)
+    return model, about, use_saved, thr
 
 
 def result_area():
     """The structured result (hidden, for the API), its explanation and the distribution plot."""
-    return (gr.JSON(label="Result", visible=False), gr.Markdown(result_markdown({}, None)),
+    return (gr.JSON(label="Result", visible=False), gr.Markdown(EMPTY_RESULT),
             gr.Plot(label="This pair among the model's validation pairs"))
 
 
@@ -144,11 +146,11 @@ def threshold_slider(choices_: list[str]) -> gr.Slider:
                      **slider_settings(choices_[0] if choices_ else None))
 
 
-def result_payload(model_name: str, model, r) -> dict[str, Any]:
+def result_payload(model_name: str, model, r, own_threshold: bool = False) -> dict[str, Any]:
     return {"model": model_name, "score": round(r.score, 4), "distance": round(r.distance, 4),
             "threshold": round(r.threshold, 4), "same": r.same, "decision": "same" if r.same else "different",
             "confidence": round(r.confidence, 4), "p_same": round(r.p_same, 4), "distance_kind": r.distance_kind,
-            "calibrated": r.calibrated}
+            "calibrated": r.calibrated, "threshold_source": "yours" if own_threshold else "model"}
 
 
 def check_threshold(value: Any, model) -> float:
@@ -166,7 +168,7 @@ def threshold_arg(use_saved: Any, value: Any, model) -> float | None:
     return None if use_saved is None or bool(use_saved) else check_threshold(value, model)
 
 
-def decide(payload: dict[str, Any], threshold: float) -> dict[str, Any]:
+def decide(payload: dict[str, Any], threshold: float, source: str = "yours") -> dict[str, Any]:
     """Re-apply a new threshold to a stored result (no re-embedding)."""
     if not payload or not isinstance(payload, dict) or "distance" not in payload:
         return {}
@@ -176,31 +178,44 @@ def decide(payload: dict[str, Any], threshold: float) -> dict[str, Any]:
     same = payload["distance"] <= threshold
     p = payload["p_same"]
     out.update(threshold=round(float(threshold), 4), same=bool(same), decision="same" if same else "different",
-               confidence=round(p if same else 1 - p, 4))
+               confidence=round(p if same else 1 - p, 4), threshold_source=source)
     out["threshold_score"] = round(float(score_from_distance(threshold, payload["distance_kind"])), 4)
     return out
 
 
+SUBJECT = {"image": ("character", "characters"), "text": ("meaning", "meanings"),
+           "timeseries": ("pattern", "patterns")}
+EMPTY_RESULT = "*Give two inputs and press **Compare**.*"
+STALE_RESULT = "*The inputs, the model or the threshold changed: press **Compare** for a new answer.*"
+
+
 def result_markdown(payload: dict[str, Any], model) -> str:
+    """One plain answer: the verdict and how sure, one sentence of why, the numbers beneath."""
     if not payload:
-        return "*Give two inputs and press **Compare**.*"
+        return EMPTY_RESULT
     same = payload["same"]
-    head = "### ✅ Same" if same else "### ❌ Different"
-    rel = "at or below" if same else "above"
-    policy = model.info.get("threshold_policy")
-    where = model.info.get("threshold_data")
-    chosen = f" (chosen by *{policy}* on {where})" if policy else " (the model's default; not calibrated)"
-    conf = f"{payload['confidence']:.0%}"
+    one, many = model.info.get("subject") or SUBJECT.get(model.modality, ("item", "items"))
+    verdict = f"Same {one}" if same else f"Different {many}"
+    mark = "✅ [same]" if same else "❌ [different]"
+    sure = f"{payload['confidence']:.0%} sure" + ("" if payload["calibrated"] else " (a rough guess: this model "
+                                                                                   "has no calibration)")
+    rel = "at most" if same else "more than"
+    if payload.get("threshold_source") == "yours":
+        whose = (f"**your threshold** of {payload['threshold']:.3f} (the model's own is "
+                 f"{model.effective_threshold():.3f})")
+    else:
+        policy, where = model.info.get("threshold_policy"), model.info.get("threshold_data")
+        whose = (f"the model's threshold of {payload['threshold']:.3f}"
+                 + (f", chosen by {policy.replace('_', ' ')} on {where}" if policy else ", a default not chosen on data"))
     return (
-        f"{head}\n\n"
-        f"| similarity score | distance | threshold | confidence |\n|---|---|---|---|\n"
-        f"| **{payload['score']:.3f}** | {payload['distance']:.4f} | {payload['threshold']:.4f} | {conf} |\n\n"
-        f"**Why:** the {payload['distance_kind']} distance between the two embeddings is {payload['distance']:.4f}, "
-        f"{rel} the threshold {payload['threshold']:.4f}{chosen}. "
-        f"The score maps distance to [0, 1] (higher = more similar). Confidence is the probability that this "
-        f"decision is right, from a logistic fit of p(same | distance) on the model's validation pairs"
-        f"{'' if payload['calibrated'] else ' (this model has none, so it is a rough guess)'}: "
-        f"p(same) = {payload['p_same']:.2f}."
+        f"### {mark} {verdict}, {sure}\n\n"
+        f"The two embeddings are {payload['distance']:.3f} apart ({payload['distance_kind']} distance), "
+        f"{rel} {whose}.\n\n"
+        f"<small><abbr title='in [0, 1], higher = more alike; a display of the distance'>score</abbr> "
+        f"{payload['score']:.3f} · <abbr title='lower = more alike'>distance</abbr> {payload['distance']:.4f} · "
+        f"<abbr title='same when distance is at most this'>threshold</abbr> {payload['threshold']:.4f} · "
+        f"<abbr title='logistic fit of p(same | distance) on the model validation pairs'>p(same)</abbr> "
+        f"{payload['p_same']:.2f}</small>"
     )
 
 
@@ -259,6 +274,63 @@ def encoder_comparison(title: str, what: str, inputs: list, compare: Callable, a
     button.click(friendly("compare the encoders")(compare), inputs, table, api_name=api_name)
 
 
+# Explanations (occlusion maps, leave-one-out tokens, series shading: dozens of forward passes) and
+# searches run one at a time in their own queue, so they never hold up a decision; decisions (two
+# forward passes, 4-35 ms) run two at a time per tab, one per vCPU of a basic Space.
+EXPLAIN_CONCURRENCY = 1
+DECISION_CONCURRENCY = 2
+
+
+def wire_compare(button, run: Callable, inputs: list, decision_out: list, explain: Callable, explain_in: list,
+                 explain_out: list, name: str, stale_on: list) -> None:
+    """Compare: clear the old result, answer at once (/compare_<name>), then explain
+    (/explain_<name>, its own queue). Any change of an input or the model clears the result."""
+    blank = (gr.update(value={}), STALE_RESULT, None, {}, *([None] * len(explain_out)))
+
+    def clear():
+        return blank
+
+    def clear_for_new():
+        return (gr.update(value={}), "*Comparing…*", None, {}, *([None] * len(explain_out)))
+
+    targets = decision_out + explain_out
+    for comp in stale_on:
+        comp.change(clear, None, targets, queue=False, show_progress="hidden", api_visibility="private")
+    button.click(clear_for_new, None, targets, queue=False, show_progress="hidden", api_visibility="private").then(
+        with_state(run), inputs, decision_out, api_name=f"compare_{name}",
+        concurrency_limit=DECISION_CONCURRENCY).success(
+        explain, explain_in, explain_out, api_name=f"explain_{name}", concurrency_id="explain",
+        concurrency_limit=EXPLAIN_CONCURRENCY, show_progress="minimal")
+
+
+SEARCH_COLUMNS = ["rank", "candidate", "distance", "score", "decision"]
+
+
+def search(model, query: Any, candidates: list, names: list[str], threshold: float | None):
+    """One-against-many: the core's ranking of ``candidates`` against ``query``."""
+    from siamese_demo.search import search_candidates
+
+    return search_candidates(model, query, candidates, names, threshold)
+
+
+def search_rows(res) -> list[list]:
+    return [[h.rank, h.name, round(h.distance, 4), round(h.score, 3), h.decision] for h in res.hits]
+
+
+def search_markdown(res, model) -> str:
+    """The search's plain answer: the match and how sure, or "no match"."""
+    one, _ = model.info.get("subject") or SUBJECT.get(model.modality, ("item", "items"))
+    best = res.hits[0]
+    if res.match is not None:
+        p, calibrated = model.p_same(best.distance)
+        return (f"### ✅ [match] Best match: **{best.name}**, {p:.0%} sure it is the same {one}"
+                + ("" if calibrated else " (a rough guess: this model has no calibration)")
+                + f"\n\nIts distance {best.distance:.3f} is within the threshold {res.threshold:.3f}; "
+                f"{sum(h.same for h in res.hits) - 1} other candidate(s) are too. Candidates ranked below.")
+    return (f"### ❌ [no match] No match among {len(res.hits)} candidates\n\nThe closest, **{best.name}**, is "
+            f"{best.distance:.3f} away, more than the threshold {res.threshold:.3f}. Candidates ranked below.")
+
+
 def with_state(fn: Callable) -> Callable:
     """Also return the result payload (first output) for the visitor's gr.State."""
     @functools.wraps(fn)
@@ -288,7 +360,7 @@ def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot
         model = visitor_model(store, request, name, modality)
         if not checked:
             return gr.update(), payload, gr.update(), gr.update(), payload
-        new = decide(payload, model.effective_threshold())
+        new = decide(payload, model.effective_threshold(), "model")
         return (gr.update(value=round(model.effective_threshold(), 4)), new, result_markdown(new, model),
                 distribution_plot(new, model), new)
 

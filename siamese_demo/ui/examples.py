@@ -27,3 +27,39 @@ def series_examples() -> list[list[str]]:
             [read("gunpoint_class1_a"), read("gunpoint_class2_a")],
             [read("italypower_class1_a"), read("italypower_class1_b")],
             [read("italypower_class1_a"), read("italypower_class2_a")]]
+
+
+GALLERY = {
+    "image": "20 Korean characters of Omniglot, one drawing each (an alphabet held out from training; "
+             "MIT licence, Lake et al. 2015)",
+    "text": "ten sentences written for this app",
+    "timeseries": "six held-out test series of GunPoint and ItalyPowerDemand (UCR archive via aeon, BSD-3)",
+}
+
+
+def image_gallery() -> list[str]:
+    """The bundled 20-way one-shot gallery: one drawing each of 20 held-out characters."""
+    return sorted(str(p) for p in (ROOT / "gallery" / "omniglot20").glob("*.png"))
+
+
+def image_queries() -> list[str]:
+    """Other drawings of two of the gallery's characters, to try the search with."""
+    return sorted(str(p) for p in (ROOT / "gallery").glob("query_*.png"))
+
+
+TEXT_GALLERY = ["A man is playing a guitar.", "A woman is slicing an onion.", "Two children are swimming in a pool.",
+                "The stock market fell sharply on Monday.", "A cat sleeps on the couch.",
+                "A dog runs across the grass.", "The train to Paris was delayed by an hour.",
+                "She is reading a book in the library.", "Heavy rain is expected this weekend.",
+                "A chef is cooking pasta in a kitchen."]
+
+
+def series_gallery() -> list[tuple[str, str]]:
+    """(name, pasted numbers) of the bundled series gallery."""
+    d = ROOT / "series"
+    return [(p.stem, p.read_text()) for p in sorted(d.glob("*.txt"))]
+
+
+def series_example_labels() -> list[str]:
+    return ["GunPoint: same class", "GunPoint: different classes", "ItalyPowerDemand: same class",
+            "ItalyPowerDemand: different classes"]

@@ -1,14 +1,20 @@
-"""Image pairs tab: upload / webcam / clipboard or draw each image, compare, see why."""
+"""Image pairs tab: upload / webcam / clipboard or draw each image, compare, see why; and search a
+gallery for the best match of one image (one-against-many)."""
 from __future__ import annotations
 
-import gradio as gr
+from pathlib import Path
+from typing import Any
 
+import gradio as gr
+import numpy as np
+
+from siamese_demo.errors import DataError
 from siamese_demo.explain import image_occlusion
 from siamese_demo.plots import heatmap_overlay
 
 from . import common
 from .components import SafeImage
-from .examples import image_examples
+from .examples import GALLERY, image_examples, image_gallery
 
 EXPLAIN = ("**How the heatmaps are made (occlusion):** a square patch of one image is hidden (filled with "
            "its background) at every position, the distance to the other image is measured again, and red "
@@ -16,62 +22,120 @@ EXPLAIN = ("**How the heatmaps are made (occlusion):** a square patch of one ima
            "model matched.")
 
 
-def compare_images(image_a: str | None, image_b: str | None, model_name: str, use_saved_threshold: bool = True,
-                   threshold: float = 0.5, model=None):
-    """Compare two images (file paths). Returns the result, an explanation, a distribution plot and
-    two heatmaps."""
-    if image_a is None or image_b is None:
-        raise gr.Error("Please give two images (upload, webcam, clipboard or a drawing).", title="Missing input")
+def _pick(image: Any, sketch: Any, which: str) -> Any:
+    """The uploaded image if there is one, else the drawing (one step: draw, then Compare)."""
+    if image is not None:
+        return image
+    if isinstance(sketch, dict) and sketch.get("composite") is not None:
+        comp = np.asarray(sketch["composite"])
+        if comp.size and comp.any():
+            return comp
+    raise DataError(f"the {which} image is missing: upload, take or paste one, or draw it")
+
+
+def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_threshold: bool = True,
+                   threshold: float = 0.5, model=None, sketch_a: Any = None, sketch_b: Any = None):
+    """The decision for two images (file paths, or drawings): the result, its sentence and where the
+    pair falls among the model's validation pairs. The heatmaps come from ``explain_images``."""
+    a, b = _pick(image_a, sketch_a, "first"), _pick(image_b, sketch_b, "second")
     model = model or common.get_model(model_name, "image")
-    thr = common.threshold_arg(use_saved_threshold, threshold, model)
-    r = model.compare(image_a, image_b, thr)
-    payload = common.result_payload(model_name, model, r)
-    heat_a, heat_b, pix_a, pix_b = image_occlusion(model, image_a, image_b)
-    return (payload, common.result_markdown(payload, model), common.distribution_plot(payload, model),
-            heatmap_overlay(pix_a, heat_a), heatmap_overlay(pix_b, heat_b))
+    r = model.compare(a, b, common.threshold_arg(use_saved_threshold, threshold, model))
+    payload = common.result_payload(model_name, model, r, not use_saved_threshold)
+    return payload, common.result_markdown(payload, model), common.distribution_plot(payload, model)
 
 
-def sketch_to_image(sketch):
-    """The drawing as an image for the comparison."""
-    if not sketch or sketch.get("composite") is None:
-        raise gr.Error("Draw something first.", title="Empty drawing")
-    return sketch["composite"]
+def explain_images(image_a: Any, image_b: Any, model, sketch_a: Any = None, sketch_b: Any = None):
+    """Occlusion heatmaps over both images, as the model sees them."""
+    a, b = _pick(image_a, sketch_a, "first"), _pick(image_b, sketch_b, "second")
+    heat_a, heat_b, pix_a, pix_b = image_occlusion(model, a, b)
+    return heatmap_overlay(pix_a, heat_a), heatmap_overlay(pix_b, heat_b)
+
+
+def search_images(query: Any, gallery: list | None, use_bundled: bool, model, threshold: float | None):
+    """Rank a gallery of images (uploaded files, or the bundled 20-way set) against the query image."""
+    if query is None:
+        raise DataError("the query image is missing: put it in the first image box (or draw it there)")
+    if gallery:
+        paths = [str(getattr(f, "name", f)) for f in gallery]
+        names = [Path(p).name for p in paths]
+    elif use_bundled:
+        paths, names = image_gallery(), [Path(p).name for p in image_gallery()]
+    else:
+        raise DataError("the gallery is empty: upload candidate images or tick 'use the bundled 20-way set'")
+    res = common.search(model, query, paths, names, threshold)
+    top = paths[res.hits[0].index]
+    return res, top
 
 
 def _side(which: str):
-    """One input column: an image (upload / webcam / clipboard) and a sketchpad to draw it instead."""
-    with gr.Column():
+    """One input column: an image (upload / webcam / clipboard), or a drawing instead."""
+    with gr.Column(min_width=160):
         image = SafeImage(label=f"{which.capitalize()} image", type="filepath",
                           sources=["upload", "webcam", "clipboard"], height=220)
-        with gr.Accordion("…or draw it", open=False):
+        with gr.Accordion("…or draw it (used when no image is given)", open=False):
             sketch = gr.Sketchpad(label=f"Draw the {which} symbol", type="numpy", height=260)
-            use = gr.Button(f"Use this drawing as the {which} image", size="sm")
-    return image, sketch, use
+    return image, sketch
 
 
 def build(tab_models: list[str], store=None) -> gr.Dropdown:
     with gr.Row():
-        img_a, sk_a, use_a = _side("first")
-        img_b, sk_b, use_b = _side("second")
-        with gr.Column():
-            model, about, use_saved, thr, btn = common.controls(tab_models)
+        img_a, sk_a = _side("first")
+        img_b, sk_b = _side("second")
+    btn = gr.Button("Compare", variant="primary")
     result_json, result_md, plot = common.result_area()
     with gr.Row():
         heat_a = gr.Image(label="What matched in the first image", interactive=False, height=220)
         heat_b = gr.Image(label="What matched in the second image", interactive=False, height=220)
+    model, about, use_saved, thr = common.controls(tab_models)
     gr.Markdown(EXPLAIN)
     gr.Examples(image_examples(), inputs=[img_a, img_b], label="Examples (held-out alphabets: never seen in training)")
     state = gr.State({})
 
-    outputs = [result_json, result_md, plot, heat_a, heat_b, state]
-    def run(image_a: str | None, image_b: str | None, model_name: str, use_saved_threshold: bool = True,
-            threshold: float = 0.5, request: gr.Request = None):
+    def run(image_a, image_b, model_name: str, use_saved_threshold: bool = True, threshold: float = 0.5,
+            sketch_a=None, sketch_b=None, request: gr.Request = None):
+        """Compare two images; returns the decision at once (the heatmaps follow from /explain_images)."""
         return compare_images(image_a, image_b, model_name, use_saved_threshold, threshold,
-                              common.visitor_model(store, request, model_name, "image"))
+                              common.visitor_model(store, request, model_name, "image"), sketch_a, sketch_b)
 
-    btn.click(common.with_state(common.friendly("compare the images")(run)),
-              [img_a, img_b, model, use_saved, thr], outputs, api_name="compare_images")
-    use_a.click(common.friendly("use the drawing")(sketch_to_image), sk_a, img_a, api_name="use_drawing_a")
-    use_b.click(common.friendly("use the drawing")(sketch_to_image), sk_b, img_b, api_name="use_drawing_b")
+    def explain(image_a, image_b, model_name: str, sketch_a=None, sketch_b=None, request: gr.Request = None):
+        """Occlusion heatmaps for the pair (run after the decision, in the explanations' own queue)."""
+        return explain_images(image_a, image_b, common.visitor_model(store, request, model_name, "image"),
+                              sketch_a, sketch_b)
+
+    decision_out = [result_json, result_md, plot, state]
+    inputs = [img_a, img_b, model, use_saved, thr, sk_a, sk_b]
+    common.wire_compare(btn, common.friendly("compare the images")(run), inputs, decision_out,
+                        common.friendly("explain the comparison")(explain), [img_a, img_b, model, sk_a, sk_b],
+                        [heat_a, heat_b], "images", stale_on=[img_a, img_b, sk_a, sk_b, model])
+
+    with gr.Accordion("Find the best match among many (one-against-many search)", open=False):
+        gr.Markdown("The **first image** (or drawing) is the query. Upload candidates, or use the bundled "
+                    f"20-way set: {GALLERY['image']}. You get them ranked, and **no match** when none is "
+                    "within the threshold.")
+        with gr.Row():
+            gallery = gr.File(label="Candidate images", file_count="multiple", file_types=["image"],
+                              type="filepath")
+            bundled = gr.Checkbox(True, label="Use the bundled 20-way set when no candidates are uploaded")
+        search_btn = gr.Button("Search", variant="primary")
+        search_md = gr.Markdown()
+        search_table = gr.Dataframe(headers=common.SEARCH_COLUMNS, interactive=False, wrap=True)
+        with gr.Row():
+            sh_a = gr.Image(label="What matched in the query", interactive=False, height=200)
+            sh_b = gr.Image(label="…and in the best candidate", interactive=False, height=200)
+
+    def run_search(query, sketch, files, use_bundled, model_name, use_saved_threshold=True, threshold=0.5,
+                   request: gr.Request = None):
+        """Rank candidate images against the query; with occlusion heatmaps for the best candidate."""
+        m = common.visitor_model(store, request, model_name, "image")
+        q = _pick(query, sketch, "query")
+        res, top = search_images(q, files, use_bundled, m, common.threshold_arg(use_saved_threshold, threshold, m))
+        ha, hb, pa, pb = image_occlusion(m, q, top)
+        return (res.to_dict(), common.search_markdown(res, m), common.search_rows(res),
+                heatmap_overlay(pa, ha), heatmap_overlay(pb, hb))
+
+    search_btn.click(common.friendly("search the gallery")(run_search),
+                     [img_a, sk_a, gallery, bundled, model, use_saved, thr],
+                     [gr.JSON(visible=False), search_md, search_table, sh_a, sh_b], api_name="search_images",
+                     concurrency_id="explain", concurrency_limit=common.EXPLAIN_CONCURRENCY)
     common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "image", store)
     return model

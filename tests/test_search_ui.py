@@ -1,0 +1,72 @@
+"""One-against-many search through gradio_client, per modality: a ranked list, the match or "no
+match", and refusals; the explanation step (/explain_*) answers after the decision."""
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from conftest import launch_app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+GAL = ROOT / "examples" / "gallery"
+
+
+@pytest.fixture(scope="module")
+def client():
+    for url in launch_app():
+        yield Client(url, verbose=False)
+
+
+def test_image_search_finds_the_character_in_the_bundled_20_way_set(client):
+    out = client.predict(handle_file(str(GAL / "query_korean_c03.png")), None, None, True, "omniglot-cnn", True, 0.5,
+                         api_name="/search_images")
+    res, md, table = out[0], out[1], out[2]
+    assert len(res["hits"]) == 20 and res["hits"][0]["name"] == "korean_c03.png", table
+    assert [h["rank"] for h in res["hits"]] == list(range(1, 21))
+    d = [h["distance"] for h in res["hits"]]
+    assert d == sorted(d)
+    assert "korean_c03.png" in md
+
+
+def test_image_search_with_uploaded_candidates_and_no_match(client):
+    cands = [handle_file(str(GAL / "omniglot20" / f"korean_c{i:02d}.png")) for i in (1, 2, 4)]
+    out = client.predict(handle_file(str(GAL / "query_korean_c03.png")), None, cands, True, "omniglot-cnn",
+                         False, 0.0001, api_name="/search_images")
+    assert out[0]["match"] is None and "No match" in out[1] and len(out[0]["hits"]) == 3
+
+
+def test_text_search_ranks_the_paraphrase_first(client):
+    cands = "The stock market fell sharply on Monday.\nA man plays the guitar.\nA cat sleeps on the couch."
+    out = client.predict("A man is playing a guitar.", cands, "text-transformer", True, 0.5,
+                         api_name="/search_texts")
+    assert out[0]["hits"][0]["name"] == "A man plays the guitar."
+    bundled = client.predict("A man is playing a guitar.", "", "text-transformer", True, 0.5, api_name="/search_texts")
+    assert len(bundled[0]["hits"]) == 10 and bundled[0]["hits"][0]["name"] == "A man is playing a guitar."
+
+
+def test_series_search_on_the_bundled_gallery(client):
+    query = (ROOT / "examples" / "series" / "gunpoint_class1_a.txt").read_text()
+    out = client.predict(None, query, "", "series-lstm", True, 0.5, api_name="/search_series")
+    assert len(out[0]["hits"]) == 6 and out[0]["hits"][0]["name"] == "gunpoint_class1_a"
+
+
+def test_search_refusals(client):
+    with pytest.raises(AppError, match="not one of the models offered here"):
+        client.predict("a", "b", "omniglot-cnn", True, 0.5, api_name="/search_texts")
+    with pytest.raises(AppError, match="over the limit of 100"):
+        client.predict("a", "\n".join(f"sentence {i}" for i in range(101)), "text-transformer", True, 0.5,
+                       api_name="/search_texts")
+    with pytest.raises(AppError, match="query image is missing|first image is missing|query"):
+        client.predict(None, None, None, True, "omniglot-cnn", True, 0.5, api_name="/search_images")
+
+
+def test_decision_then_explanation(client):
+    a, b = "A man is playing a guitar.", "A man plays the guitar."
+    decision = client.predict(a, b, "text-transformer", True, 0.5, api_name="/compare_texts")
+    assert decision[0]["decision"] == "same" and "sure" in decision[1]
+    hl_a, hl_b = client.predict(a, b, "text-transformer", api_name="/explain_texts")
+    words = [t["token"] for t in hl_a if t["token"].strip()]
+    assert words == ["A", "man", "is", "playing", "a", "guitar."]  # whole words, original case
