@@ -13,7 +13,7 @@ from ..preprocess import as_series, check_series_size, check_values
 from ._csv import read_text_file, sniff_rows
 from .limits import Limits, limits as current_limits
 
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^(nan|NaN|NA|)$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^(nan|NaN|NA|)$|^[+-]?(inf|infinity)$", re.I)
 
 
 def _to_float(cell: str, where: str) -> float:

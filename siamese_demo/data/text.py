@@ -43,6 +43,8 @@ def read_text_dataset(source: str | Path | bytes, name: str | None = None, limit
         for col, cell in zip(PAIR_COLUMNS if kind == "pairs" else LABELLED_COLUMNS, cells):
             if not cell:
                 raise DataError(f"{name}, row {r}: '{col}' is empty")
+            if "\x00" in cell:
+                raise DataError(f"{name}, row {r}: '{col}' contains a NUL character; remove it")
             if len(cell) > limits.text_chars:
                 raise DataError(f"{name}, row {r}: '{col}' has {len(cell):,} characters "
                                 f"(limit {limits.text_chars:,})")

@@ -142,7 +142,9 @@ def result_area():
 
 
 def threshold_slider(choices_: list[str]) -> gr.Slider:
-    return gr.Slider(label="Threshold (distance): same when distance ≤ threshold", interactive=True,
+    from .components import CheckedSlider
+
+    return CheckedSlider(label="Threshold (distance): same when distance ≤ threshold", interactive=True,
                      **slider_settings(choices_[0] if choices_ else None))
 
 

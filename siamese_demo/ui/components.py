@@ -29,3 +29,34 @@ class SafeImage(gr.Image):
         except Exception:  # noqa: BLE001 - any decoder failure is a bad upload
             raise gr.Error(f"{name}: the image data is corrupt or in an unsupported format; "
                            "expected PNG, JPEG, BMP, GIF or WebP", title="Cannot use this image") from None
+
+
+class _RawValue:
+    """Pass the submitted value through untouched: the core checks it (siamese_demo.limits) and says
+    what is wrong in the app's own words, with the allowed range. Gradio's own checks would refuse
+    it first with a message that names neither the setting nor its range."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        return payload
+
+
+class CheckedSlider(_RawValue, gr.Slider):
+    """``gr.Slider`` whose value the app checks (see ``_RawValue``)."""
+
+
+class CheckedRadio(_RawValue, gr.Radio):
+    """``gr.Radio`` whose value the app checks (see ``_RawValue``)."""
+
+
+class CheckedNumber(_RawValue, gr.Number):
+    """``gr.Number`` whose value the app checks (see ``_RawValue``)."""
+
+
+def setting_slider(name: str, value: float, label: str, step: float | None = None, **kw) -> CheckedSlider:
+    """A slider over a setting's allowed range (``siamese_demo.limits.RANGES``)."""
+    from siamese_demo.limits import setting_range
+
+    lo, hi, integer, _ = setting_range(name)
+    return CheckedSlider(lo, hi, value=value, step=step or (1 if integer else None), label=label, **kw)

@@ -34,6 +34,7 @@ from siamese_demo.train import OPTIMIZERS
 from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
 
 from . import common
+from .components import CheckedNumber, CheckedRadio, CheckedSlider, setting_slider
 
 MODALITIES = {"Image pairs": "image", "Text pairs": "text", "Time-series pairs": "timeseries"}
 SCRATCH_PREFIX = "from scratch: "
@@ -342,7 +343,7 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
     job_state = gr.State({})
     with gr.Row():
         with gr.Column():
-            modality = gr.Radio(list(MODALITIES), value="Image pairs", label="Data type")
+            modality = CheckedRadio(list(MODALITIES), value="Image pairs", label="Data type")
             use_sample = gr.Checkbox(True, label="Use the sample dataset")
             sample_info = gr.Markdown(_sample_line("image"))
             upload = gr.File(label="…or upload a dataset (zip, CSV, TSV, .ts); untick 'use the sample dataset'",
@@ -350,10 +351,10 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         with gr.Column():
             base = gr.Dropdown(base_choices("image"), value=base_choices("image")[0], label="Start from (base model)",
                                allow_custom_value=True)  # choices change with the data type; checked in _base
-            split_mode = gr.Radio(list(SPLIT_MODES), value="auto", label="Split (train / validation / test = 60/20/20)",
+            split_mode = CheckedRadio(list(SPLIT_MODES), value="auto", label="Split (train / validation / test = 60/20/20)",
                                   info="auto: by class when there are 15 classes or more (test classes unseen), "
                                        "else by sample (stratified)")
-            seed = gr.Number(0, precision=0, label="Seed")
+            seed = CheckedNumber(0, precision=0, label="Seed")
             check = gr.Button("Check the data")
     summary_json = gr.JSON(visible=False)
     summary_md = gr.Markdown()
@@ -362,37 +363,37 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                                  "be built", visible=False, interactive=False, wrap=True)
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            loss = gr.Radio(["contrastive", "triplet", "bce"], value="triplet", label="Loss",
+            loss = CheckedRadio(["contrastive", "triplet", "bce"], value="triplet", label="Loss",
                             info="bce adds a pair classifier head on top of the encoder")
-            distance = gr.Radio(["euclidean", "cosine"], value="euclidean", label="Distance (from-scratch models; "
+            distance = CheckedRadio(["euclidean", "cosine"], value="euclidean", label="Distance (from-scratch models; "
                                 "a base model keeps its own)")
-            margin = gr.Number(0, label="Margin (0 = the loss's default; 'Check the data' suggests one)")
-            mining = gr.Radio(["random", "semihard", "hard"], value="semihard", label="Triplet mining")
+            margin = CheckedNumber(0, label="Margin (0 = the loss's default; 'Check the data' suggests one)")
+            mining = CheckedRadio(["random", "semihard", "hard"], value="semihard", label="Triplet mining")
         with gr.Row():
-            batch_size = gr.Slider(8, 128, value=32, step=8, label="Batch size")
-            epochs = gr.Slider(1, 100, value=15, step=1, label="Epochs")
-            optimizer = gr.Radio(["adamw", "adam", "sgd"], value="adamw", label="Optimizer")
-            lr = gr.Number(0, label="Learning rate (0 = 3e-4 from a trained base, 1e-3 from scratch)")
+            batch_size = setting_slider("batch_size", 32, "Batch size", step=4)
+            epochs = setting_slider("epochs", 15, "Epochs")
+            optimizer = CheckedRadio(["adamw", "adam", "sgd"], value="adamw", label="Optimizer")
+            lr = CheckedNumber(0, label="Learning rate (0 = 3e-4 from a trained base, 1e-3 from scratch)")
         with gr.Row():
-            weight_decay = gr.Number(1e-4, label="Weight decay (L2)")
-            lr_patience = gr.Slider(1, 10, value=2, step=1, label="ReduceLROnPlateau patience (epochs)")
-            patience = gr.Slider(0, 20, value=4, step=1, label="Early-stopping patience (0 = off)")
-            time_budget = gr.Slider(10, limits().train_seconds, value=min(120, limits().train_seconds),
+            weight_decay = CheckedNumber(1e-4, label="Weight decay (L2)")
+            lr_patience = setting_slider("lr_patience", 2, "ReduceLROnPlateau patience (epochs)")
+            patience = setting_slider("patience", 4, "Early-stopping patience (0 = off)")
+            time_budget = CheckedSlider(10, limits().train_seconds, value=min(120, limits().train_seconds),
                                     step=10, label="Time budget (s)")
         with gr.Row():
             augment = gr.Checkbox(True, label="Augment")
-            rotation = gr.Slider(0, 45, value=10, label="Images: rotation (deg)")
-            crop_scale = gr.Slider(0.5, 1.0, value=0.85, label="Images: random crop (smallest area)")
-            color_jitter = gr.Slider(0, 1, value=0.0, label="Images: colour jitter")
+            rotation = setting_slider("rotation", 10, "Images: rotation (deg)")
+            crop_scale = setting_slider("crop_scale", 0.85, "Images: random crop (smallest area)")
+            color_jitter = setting_slider("color_jitter", 0.0, "Images: colour jitter")
         with gr.Row():
-            jitter = gr.Slider(0, 0.3, value=0.03, label="Series: jitter")
-            scaling = gr.Slider(0, 0.5, value=0.1, label="Series: scaling")
-            warp = gr.Slider(0, 0.5, value=0.2, label="Series: time warp")
-            word_dropout = gr.Slider(0, 0.5, value=0.1, label="Text: word dropout")
+            jitter = setting_slider("jitter", 0.03, "Series: jitter")
+            scaling = setting_slider("scaling", 0.1, "Series: scaling")
+            warp = setting_slider("warp", 0.2, "Series: time warp")
+            word_dropout = setting_slider("word_dropout", 0.1, "Text: word dropout")
         with gr.Row():
-            policy = gr.Radio(["max_accuracy", "eer", "target_far"], value="max_accuracy",
+            policy = CheckedRadio(["max_accuracy", "eer", "target_far"], value="max_accuracy",
                               label="Threshold policy (chosen on validation)")
-            target_far = gr.Number(0.01, label="Target false-accept rate (target_far policy)")
+            target_far = CheckedNumber(0.01, label="Target false-accept rate (target_far policy)")
     with gr.Row():
         start_btn = gr.Button("Start fine-tuning", variant="primary")
         cancel_btn = gr.Button("Cancel", variant="stop")
