@@ -1,5 +1,7 @@
-"""A visitor in headless Chromium (Debian chromium + chromium-driver, Selenium): one comparison
-per tab, checking the rendered score and decision."""
+"""A visitor in headless Chromium (Debian chromium + chromium-driver, Selenium), at desktop (1400 px)
+and phone (400 px) width: a comparison per tab, the answer cleared when an input changes, the series
+examples, a one-against-many search, every tab reachable on a phone, and a fine-tune on a sample.
+Screenshots of each step are saved under the system temp folder (siamese_browser/) to look at."""
 import shutil
 import socket
 import sys
@@ -11,16 +13,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EX = ROOT / "examples"
+SHOTS = Path(tempfile.gettempdir()) / "siamese_browser"
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Debian chromium + chromium-driver not installed "
                                 "(scripts/test.sh installs them)")
+TABS = ["Images", "Texts", "Series", "Fine-tune", "About"]
 
 
 @pytest.fixture(scope="module")
-def page():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
+def app_url():
     sys.path.insert(0, str(ROOT))
     from siamese_demo.ui import build_demo
 
@@ -29,20 +30,45 @@ def page():
         port = s.getsockname()[1]
     demo = build_demo(warm=False)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    SHOTS.mkdir(exist_ok=True)
+    yield url
+    demo.close()
+
+
+def _driver(url: str, width: int):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1400,2400", f"--user-data-dir={tempfile.mkdtemp()}"):
+                 "--disable-sync", f"--window-size={width},2400", f"--user-data-dir={tempfile.mkdtemp()}"):
         opts.add_argument(flag)
+    if width < 500:  # headless Chrome keeps windows at least 500 px wide: emulate the phone's viewport
+        opts.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": 1800,
+                                                                           "pixelRatio": 1.0}})
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     driver.get(url)
+    assert driver.execute_script("return window.innerWidth") == width
+    return driver
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    driver = _driver(app_url, 1400)
     yield driver
     driver.quit()
-    demo.close()
 
 
-def _wait(driver, cond, timeout=90):
+@pytest.fixture(scope="module")
+def phone(app_url):
+    driver = _driver(app_url, 400)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, cond, timeout=90, shot="failure"):
     end = time.time() + timeout
     while time.time() < end:
         try:
@@ -52,15 +78,15 @@ def _wait(driver, cond, timeout=90):
         except Exception:  # noqa: BLE001 - element not there yet
             pass
         time.sleep(0.3)
-    driver.save_screenshot(str(Path(tempfile.gettempdir()) / "siamese_browser_failure.png"))
-    raise AssertionError("timed out waiting for the page")
+    driver.save_screenshot(str(SHOTS / f"{shot}.png"))
+    raise AssertionError(f"timed out waiting for the page (screenshot {SHOTS / shot}.png)")
 
 
 def _tab(driver, name):
     from selenium.webdriver.common.by import By
 
     btn = _wait(driver, lambda: [b for b in driver.find_elements(By.CSS_SELECTOR, "button[role='tab']")
-                                 if b.text.strip() == name][0])
+                                 if b.text.strip() == name and b.is_displayed()][0])
     driver.execute_script("arguments[0].click();", btn)
     time.sleep(0.5)
 
@@ -71,61 +97,121 @@ def _visible_panel(driver):
     return [p for p in driver.find_elements(By.CSS_SELECTOR, "[role='tabpanel']") if p.is_displayed()][0]
 
 
-def _compare_and_read(driver):
+def _button(driver, text):
     from selenium.webdriver.common.by import By
 
-    panel = _visible_panel(driver)
-    btn = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Compare"][0]
-    driver.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", btn)
-
-    def result():
-        text = _visible_panel(driver).text
-        return text if ("✅ Same" in text or "❌ Different" in text) and "similarity score" in text else None
-
-    return _wait(driver, result)
+    return [b for b in _visible_panel(driver).find_elements(By.TAG_NAME, "button") if b.text.strip() == text][0]
 
 
-def _score(text):
-    # the table row after the header: | score | distance | threshold | confidence |
-    lines = text.splitlines()
-    i = next(k for k, ln in enumerate(lines) if "similarity score" in ln)
-    return float(lines[i + 1].split()[0]) if lines[i + 1].split() else float(lines[i + 4])
+def _click(driver, element):
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
 
 
-def test_image_tab(page):
+def _verdict(text):
+    return "[same]" in text or "[different]" in text
+
+
+def _compare_and_read(driver, shot):
+    _click(driver, _button(driver, "Compare"))
+    text = _wait(driver, lambda: (lambda t: t if _verdict(t) and "sure" in t else None)(_visible_panel(driver).text),
+                 shot=shot)
+    driver.save_screenshot(str(SHOTS / f"{shot}.png"))
+    return text
+
+
+def _upload_two(driver, a, b):
     from selenium.webdriver.common.by import By
 
-    _tab(page, "Image pairs")
-    inputs = _wait(page, lambda: [i for i in _visible_panel(page).find_elements(By.CSS_SELECTOR, "input[type='file']")])
-    inputs[0].send_keys(str(EX / "images" / "latin_c01_a.png"))
-    inputs = _visible_panel(page).find_elements(By.CSS_SELECTOR, "input[type='file']")
-    inputs[1 if len(inputs) > 1 else 0].send_keys(str(EX / "images" / "latin_c01_b.png"))
+    inputs = _wait(driver, lambda: _visible_panel(driver).find_elements(By.CSS_SELECTOR, "input[type='file']"))
+    inputs[0].send_keys(str(a))
+    inputs = _visible_panel(driver).find_elements(By.CSS_SELECTOR, "input[type='file']")
+    inputs[1].send_keys(str(b))
     time.sleep(1.5)
-    text = _compare_and_read(page)
-    assert "✅ Same" in text
 
 
-def test_text_tab(page):
+def test_image_tab_answer_then_stale_on_change(page):
+    _tab(page, "Images")
+    _upload_two(page, EX / "images" / "latin_c01_a.png", EX / "images" / "latin_c01_b.png")
+    text = _compare_and_read(page, "1400_image_result")
+    assert "[same]" in text and "Same character" in text
     from selenium.webdriver.common.by import By
 
-    _tab(page, "Text pairs")
+    # the heatmaps follow the decision (the explanation step)
+    _wait(page, lambda: len([i for i in _visible_panel(page).find_elements(By.CSS_SELECTOR, "img")
+                             if "What matched" in (i.get_attribute("alt") or "") or i.size["height"] > 100]) >= 2,
+          shot="1400_image_heatmaps")
+    inputs = _visible_panel(page).find_elements(By.CSS_SELECTOR, "input[type='file']")
+    inputs[-1].send_keys(str(EX / "images" / "latin_c02_a.png"))
+    _wait(page, lambda: not _verdict(_visible_panel(page).text) and "press **Compare**" not in
+          _visible_panel(page).text and "changed" in _visible_panel(page).text, shot="1400_image_stale")
+
+
+def test_text_tab_answer_then_stale_on_typing(page):
+    from selenium.webdriver.common.by import By
+
+    _tab(page, "Texts")
     boxes = _wait(page, lambda: _visible_panel(page).find_elements(By.TAG_NAME, "textarea"))
     boxes[0].send_keys("A man is playing a guitar.")
     boxes[1].send_keys("The stock market fell sharply on Monday.")
-    text = _compare_and_read(page)
-    assert "❌ Different" in text
+    text = _compare_and_read(page, "1400_text_result")
+    assert "[different]" in text and "Different meanings" in text
+    boxes[1].send_keys(" Again.")
+    _wait(page, lambda: not _verdict(_visible_panel(page).text), shot="1400_text_stale")
 
 
-def test_series_tab(page):
+def test_series_examples_are_there_and_run(page):
     from selenium.webdriver.common.by import By
 
-    _tab(page, "Time-series pairs")
-    boxes = _wait(page, lambda: _visible_panel(page).find_elements(By.TAG_NAME, "textarea"))
-    series = " ".join(str(v) for v in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] * 6)
-    boxes[0].send_keys(series)
-    boxes[1].send_keys(series)
-    text = _compare_and_read(page)
-    assert "✅ Same" in text
+    _tab(page, "Series")
+    example = _wait(page, lambda: [e for e in _visible_panel(page).find_elements(By.CSS_SELECTOR, "button, td, tr")
+                                   if e.text.strip() == "GunPoint: same class"][0], shot="1400_series_examples")
+    _click(page, example)
+    _wait(page, lambda: len(_visible_panel(page).find_elements(By.TAG_NAME, "textarea")[0].get_attribute("value")) > 50)
+    text = _compare_and_read(page, "1400_series_result")
+    assert "[same]" in text and "Same pattern" in text
+
+
+def test_image_search_returns_a_ranked_list(page):
+    from selenium.webdriver.common.by import By
+
+    _tab(page, "Images")
+    inputs = _wait(page, lambda: _visible_panel(page).find_elements(By.CSS_SELECTOR, "input[type='file']"))
+    inputs[0].send_keys(str(EX / "gallery" / "query_korean_c03.png"))
+    time.sleep(1.0)
+    acc = [b for b in _visible_panel(page).find_elements(By.CSS_SELECTOR, "button, span")
+           if b.text.strip().startswith("Find the best match")][0]
+    _click(page, acc)
+    time.sleep(0.5)
+    _click(page, _button(page, "Search"))
+    text = _wait(page, lambda: (lambda t: t if "korean_c" in t and ("[match]" in t or "[no match]" in t) else None)(
+        _visible_panel(page).text), shot="1400_search")
+    page.save_screenshot(str(SHOTS / "1400_search.png"))
+    assert "Best match: korean_c03.png" in text
+
+
+def test_every_tab_is_reachable_on_a_phone(phone):
+    from selenium.webdriver.common.by import By
+
+    for name in TABS:
+        _tab(phone, name)  # a visible tab button, not hidden behind an overflow menu
+        assert _visible_panel(phone).is_displayed()
+        width = phone.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 420, f"{name}: the page is {width} px wide at 400 px"
+        phone.save_screenshot(str(SHOTS / f"400_{name.lower()}.png"))
+    assert not [b for b in phone.find_elements(By.CSS_SELECTOR, "button[aria-label='More tabs']") if b.is_displayed()]
+
+
+def test_phone_compare_sits_under_the_inputs_and_answers(phone):
+    from selenium.webdriver.common.by import By
+
+    _tab(phone, "Texts")
+    boxes = _wait(phone, lambda: _visible_panel(phone).find_elements(By.TAG_NAME, "textarea"))
+    boxes[0].send_keys("A woman is slicing an onion.")
+    boxes[1].send_keys("A woman is cutting an onion.")
+    compare = _button(phone, "Compare")
+    assert compare.location["y"] - boxes[1].location["y"] < 250  # right under the second input
+    text = _compare_and_read(phone, "400_text_result")
+    assert "[same]" in text
 
 
 def test_finetune_tab_runs_on_a_sample(page):
@@ -152,5 +238,6 @@ def test_finetune_tab_runs_on_a_sample(page):
     start = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Start fine-tuning"][0]
     page.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", start)
     text = _wait(page, lambda: (lambda t: t if "Finished" in t and "Base vs fine-tuned" in t else None)(
-        _visible_panel(page).text), timeout=180)
-    assert "fine-tuned" in text and "test ROC AUC" in text
+        _visible_panel(page).text), timeout=180, shot="1400_finetune")
+    page.save_screenshot(str(SHOTS / "1400_finetune.png"))
+    assert "fine-tuned" in text and "test ROC AUC" in text and "Download the model" in text

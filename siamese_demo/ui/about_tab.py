@@ -1,30 +1,69 @@
-"""About the models: every shipped model with architecture, size, training data and metrics."""
+"""About the models: what each offered model is for, what it was trained on, how it did on held-out
+data, and the visitor's own fine-tuned models. Developer commands stay in the repository's README."""
 from __future__ import annotations
+
+import re
 
 import gradio as gr
 
 from . import common
 
+KEEP = ("Training data", "Evaluation on held-out data", "Decision threshold", "Limitations", "Intended use")
+_DEV = re.compile(r"python |\.venv|scripts/|reruns/|run_record|--[a-z]")
 
-def models_table() -> list[list]:
-    rows = []
+
+def models_markdown() -> str:
+    """One line per shipped model: modality, encoder, size, threshold, validation AUC (short columns)."""
+    rows = ["| model | data | encoder | parameters | threshold | validation AUC |", "|---|---|---|---|---|---|"]
     for name, cfg in common.model_configs().items():
-        info = cfg.get("info", {})
-        vm = info.get("validation_metrics", {})
-        card = info.get("card", {})
-        rows.append([name, cfg["modality"], cfg["encoder"]["name"], f"{cfg['num_parameters']:,}", cfg["distance"],
-                     round(cfg["threshold"], 4) if cfg.get("threshold") is not None else None,
-                     round(vm.get("auc", float("nan")), 4) if vm else None,
-                     card.get("training_data", "")[:200]])
-    return rows
+        vm = cfg.get("info", {}).get("validation_metrics", {})
+        thr = f"{cfg['threshold']:.3f}" if cfg.get("threshold") is not None else "default"
+        auc = f"{vm['auc']:.3f}" if "auc" in vm else "-"
+        rows.append(f"| `{name}` | {cfg['modality']} | {cfg['encoder']['name']} | {cfg['num_parameters']:,} | "
+                    f"{thr} | {auc} |")
+    return "\n".join(rows)
 
 
-def build() -> None:
-    gr.Markdown("Every model below was trained in this project; its card (`models/<name>/README.md`) "
-                "has the full training record and the held-out metrics against baselines.")
-    gr.Dataframe(models_table(), headers=["model", "modality", "encoder", "parameters", "distance",
-                                          "threshold", "validation AUC", "training data"],
-                 interactive=False, wrap=True)
+def visitor_card(text: str) -> str:
+    """The parts of a model card a visitor needs: its first sentence and the sections in ``KEEP``,
+    without code blocks or developer commands."""
+    body = text.split("---", 2)[-1]
+    body = re.sub(r"```.*?```", "", body, flags=re.S)
+    parts = re.split(r"^## ", body, flags=re.M)
+    intro = [ln for ln in parts[0].splitlines() if ln.strip() and not ln.startswith("#")][:1]
+    out = intro
+    for part in parts[1:]:
+        head, _, rest = part.partition("\n")
+        if head.strip() in KEEP:
+            lines = [ln for ln in rest.splitlines() if not _DEV.search(ln)]
+            out += [f"#### {head.strip()}", *lines]
+    return "\n".join(out).strip()
+
+
+def own_models_markdown(models: dict) -> str:
+    if not models:
+        return ("**Your models:** none yet. Models you fine-tune on the *Fine-tune* tab appear here and in "
+                "their comparison tab, for you only.")
+    lines = ["**Your models** (yours alone; deleted when you leave or after an idle hour):", ""]
+    for name, m in models.items():
+        rep = m.info.get("finetune_report", {}).get("test", {}).get("finetuned", {})
+        auc = f", test AUC {rep['auc']:.3f}" if "auc" in rep else ""
+        lines.append(f"- `{name}`: {m.modality}, {type(m.encoder).__name__.replace('Encoder', '')} encoder, "
+                     f"threshold {m.effective_threshold():.3f}{auc}")
+    return "\n".join(lines)
+
+
+def build(store=None):
+    gr.Markdown("Every shipped model was trained or verified in this project; each card says on what data "
+                "and how it did on data it never saw. Full cards and training commands: the repository README.")
+    gr.Markdown(models_markdown())
+    own = gr.Markdown(own_models_markdown({}))
     for name in common.model_configs():
         with gr.Accordion(f"Model card: {name}", open=False):
-            gr.Markdown((common.sd.MODELS_DIR / name / "README.md").read_text().split("---", 2)[-1])
+            gr.Markdown(visitor_card((common.sd.MODELS_DIR / name / "README.md").read_text()))
+
+    def refresh(request: gr.Request):
+        owner = getattr(request, "session_hash", None) or "local"
+        return own_models_markdown(store.models(owner) if store is not None else {})
+
+    return own, refresh

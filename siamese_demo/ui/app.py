@@ -21,6 +21,15 @@ threshold is yours alone).
 """
 
 
+CSS = """
+/* phones: the five tabs fit in one row */
+@media (max-width: 560px) { .tab-container button { padding-left: 8px !important; padding-right: 8px !important; } }
+/* tables of numbers: never break a number or a header mid-word; scroll sideways instead */
+.prose table, .md table { display: block; overflow-x: auto; max-width: 100%; }
+.prose td, .prose th, .md td, .md th, .prose td code, .md td code { white-space: nowrap; word-break: keep-all; }
+"""
+
+
 class SiameseBlocks(gr.Blocks):
     """Blocks that also serve ``/siamese_download/<token>``: a visitor's model zip, through a
     one-time link that expires (see ``siamese_demo.jobs.DownloadLinks``); nothing else."""
@@ -41,6 +50,7 @@ class SiameseBlocks(gr.Blocks):
             return FileResponse(path, filename=path.name, media_type="application/zip",
                                 headers={"Cache-Control": "no-store"})
 
+        kwargs.setdefault("css", CSS)
         app_kwargs = dict(app_kwargs or {})
         route = APIRoute(finetune_tab.DOWNLOAD_ROUTE + "{token}", download, methods=["GET"], include_in_schema=False)
         app_kwargs["routes"] = list(app_kwargs.get("routes") or []) + [route]
@@ -61,16 +71,18 @@ def build_demo(warm: bool = True) -> SiameseBlocks:
     with SiameseBlocks(title="Siamese networks demo", delete_cache=(600, 3600)) as demo:
         demo.links = links
         gr.Markdown(INTRO)
-        with gr.Tab("Image pairs"):
+        # short tab names: all five fit in one row at phone width (400 px)
+        with gr.Tab("Images"):
             dd_image = image_tab.build(shipped["image"], store)
-        with gr.Tab("Text pairs"):
+        with gr.Tab("Texts"):
             dd_text = text_tab.build(shipped["text"], store)
-        with gr.Tab("Time-series pairs"):
+        with gr.Tab("Series"):
             dd_series = series_tab.build(shipped["timeseries"], store)
         with gr.Tab("Fine-tune"):
             finetune_tab.build(runner, store, links, {"image": dd_image, "text": dd_text, "timeseries": dd_series})
-        with gr.Tab("About the models"):
-            about_tab.build()
+        with gr.Tab("About") as about:
+            own_md, refresh = about_tab.build(store)
+        about.select(refresh, None, own_md, api_visibility="private")
 
         def leave(request: gr.Request):
             """A visitor closed the page: cancel their runs, delete their models and files."""

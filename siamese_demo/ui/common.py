@@ -191,6 +191,11 @@ EMPTY_RESULT = "*Give two inputs and press **Compare**.*"
 STALE_RESULT = "*The inputs, the model or the threshold changed: press **Compare** for a new answer.*"
 
 
+def sure_percent(p: float) -> str:
+    """A probability as a percentage that never claims certainty: '>99 %' / '<1 %' at the ends."""
+    return ">99 %" if p > 0.99 else "<1 %" if p < 0.01 else f"{p:.0%}".replace("%", " %")
+
+
 def result_markdown(payload: dict[str, Any], model) -> str:
     """One plain answer: the verdict and how sure, one sentence of why, the numbers beneath."""
     if not payload:
@@ -199,7 +204,7 @@ def result_markdown(payload: dict[str, Any], model) -> str:
     one, many = model.info.get("subject") or SUBJECT.get(model.modality, ("item", "items"))
     verdict = f"Same {one}" if same else f"Different {many}"
     mark = "✅ [same]" if same else "❌ [different]"
-    sure = f"{payload['confidence']:.0%} sure" + ("" if payload["calibrated"] else " (a rough guess: this model "
+    sure = f"{sure_percent(payload['confidence'])} sure" + ("" if payload["calibrated"] else " (a rough guess: this model "
                                                                                    "has no calibration)")
     rel = "at most" if same else "more than"
     if payload.get("threshold_source") == "yours":
@@ -325,7 +330,7 @@ def search_markdown(res, model) -> str:
     best = res.hits[0]
     if res.match is not None:
         p, calibrated = model.p_same(best.distance)
-        return (f"### ✅ [match] Best match: **{best.name}**, {p:.0%} sure it is the same {one}"
+        return (f"### ✅ [match] Best match: **{best.name}**, {sure_percent(p)} sure it is the same {one}"
                 + ("" if calibrated else " (a rough guess: this model has no calibration)")
                 + f"\n\nIts distance {best.distance:.3f} is within the threshold {res.threshold:.3f}; "
                 f"{sum(h.same for h in res.hits) - 1} other candidate(s) are too. Candidates ranked below.")

@@ -31,10 +31,14 @@ class SafeImage(gr.Image):
                            "expected PNG, JPEG, BMP, GIF or WebP", title="Cannot use this image") from None
 
 
-class _RawValue:
-    """Pass the submitted value through untouched: the core checks it (siamese_demo.limits) and says
-    what is wrong in the app's own words, with the allowed range. Gradio's own checks would refuse
-    it first with a message that names neither the setting nor its range."""
+# These pass the submitted value through untouched: the core checks it (siamese_demo.limits) and says
+# what is wrong in the app's own words, with the allowed range. Gradio's own checks would refuse it
+# first with a message that names neither the setting nor its range. ``is_template`` makes the browser
+# render each as its Gradio base component.
+
+
+class CheckedSlider(gr.Slider):
+    """``gr.Slider`` whose value the app checks."""
 
     is_template = True
 
@@ -42,16 +46,22 @@ class _RawValue:
         return payload
 
 
-class CheckedSlider(_RawValue, gr.Slider):
-    """``gr.Slider`` whose value the app checks (see ``_RawValue``)."""
+class CheckedRadio(gr.Radio):
+    """``gr.Radio`` whose value the app checks."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        return payload
 
 
-class CheckedRadio(_RawValue, gr.Radio):
-    """``gr.Radio`` whose value the app checks (see ``_RawValue``)."""
+class CheckedNumber(gr.Number):
+    """``gr.Number`` whose value the app checks."""
 
+    is_template = True
 
-class CheckedNumber(_RawValue, gr.Number):
-    """``gr.Number`` whose value the app checks (see ``_RawValue``)."""
+    def preprocess(self, payload):
+        return payload
 
 
 def setting_slider(name: str, value: float, label: str, step: float | None = None, **kw) -> CheckedSlider:

@@ -1,0 +1,73 @@
+"""Screenshots of every tab at desktop (1400 px) and phone (400 px) width, for a person to look at.
+
+    .venv/bin/python scripts/screenshots.py [OUT_DIR]
+
+Starts the app in-process on a free port and drives Debian's headless chromium with Selenium.
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TABS = ["Images", "Texts", "Series", "Fine-tune", "About"]
+
+
+def driver_for(width: int):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--window-size={width},2000", f"--user-data-dir={tempfile.mkdtemp()}", "--hide-scrollbars"):
+        opts.add_argument(flag)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+
+
+def full_page(driver, path: Path) -> None:
+    h = driver.execute_script("return document.documentElement.scrollHeight")
+    w = driver.execute_script("return window.innerWidth")
+    driver.set_window_size(w if w > 500 else 400, min(max(h, 800), 6000))
+    time.sleep(0.5)
+    driver.save_screenshot(str(path))
+
+
+def main() -> None:
+    from selenium.webdriver.common.by import By
+
+    from siamese_demo.ui import build_demo
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
+    out.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = build_demo(warm=False)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        for width in (1400, 400):
+            d = driver_for(width)
+            d.get(url)
+            time.sleep(4)
+            for tab in TABS:
+                buttons = [b for b in d.find_elements(By.CSS_SELECTOR, "button[role='tab']") if b.text.strip() == tab]
+                if buttons:
+                    d.execute_script("arguments[0].click();", buttons[0])
+                    time.sleep(1.5)
+                name = tab.lower().replace(" ", "_")
+                full_page(d, out / f"{width}_{name}.png")
+                d.set_window_size(width, 2000)
+            d.quit()
+    finally:
+        demo.close()
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
