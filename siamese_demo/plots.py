@@ -18,12 +18,15 @@ def distance_on_distributions(pos: Sequence[float], neg: Sequence[float], distan
     if len(neg):
         fig.add_histogram(x=list(neg), name="different pairs (validation)", opacity=0.6, marker_color="#d62728",
                           histnorm="probability density", nbinsx=30)
-    fig.add_vline(x=threshold, line_dash="dash", line_color="black", annotation_text="threshold")
+    # the two labels sit at different heights, each on the outer side of its line, so they never overlap
+    left_of = distance < threshold
+    fig.add_vline(x=threshold, line_dash="dash", line_color="black", annotation_text="threshold",
+                  annotation_position="top right" if left_of else "top left", annotation_y=1.0)
     fig.add_vline(x=distance, line_width=3, line_color="#1f77b4", annotation_text="this pair",
-                  annotation_position="top left")
-    fig.update_layout(barmode="overlay", height=300, margin=dict(l=40, r=20, t=60, b=40),
+                  annotation_position="bottom left" if left_of else "bottom right", annotation_y=0.55)
+    fig.update_layout(barmode="overlay", height=300, margin=dict(l=40, r=20, t=30, b=80),
                       xaxis_title=f"{kind} (lower = more similar)", yaxis_title="density",
-                      legend=dict(orientation="h", y=1.25, x=0))
+                      legend=dict(orientation="h", y=-0.3, x=0))
     return fig
 
 
@@ -76,8 +79,13 @@ def training_curves(history: list[dict], marks: Sequence[dict] = ()) -> go.Figur
               "cancelled": "cancelled"}
     for m in marks:
         for col in (1, 2, 3):
+            label = {"annotation_text": labels.get(m["kind"], m["kind"])} if col == 1 else {}  # no empty labels
             fig.add_vline(x=m["epoch"], line_dash="dot", line_color="grey" if m["kind"] == "lr_drop" else "black",
-                          row=1, col=col, annotation_text=labels.get(m["kind"], m["kind"]) if col == 1 else None)
+                          row=1, col=col, **label)
+    aucs = [v for h in history for v in (h.get("val_auc"), h.get("val_spearman")) if v is not None]
+    if aucs:  # at least 0.1 wide, so tiny wobbles near 1 do not look like big moves
+        lo = min(min(aucs), 0.9)
+        fig.update_yaxes(range=[lo - 0.02, 1.005], row=1, col=2)
     fig.update_layout(height=320, margin=dict(l=40, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.2))
     fig.update_xaxes(title_text="epoch")
     return fig
@@ -107,8 +115,8 @@ def distance_histograms(models: dict[str, dict]) -> go.Figure:
         fig.add_histogram(x=m["distances"]["negative"], name="different", marker_color="#d62728", opacity=0.6,
                           showlegend=col == 1, row=1, col=col, nbinsx=30)
         fig.add_vline(x=m["threshold"], line_dash="dash", row=1, col=col, annotation_text="threshold")
-    fig.update_layout(barmode="overlay", height=320, margin=dict(l=40, r=20, t=40, b=40),
-                      title="Test-pair distances (lower = more similar)")
+    fig.update_layout(barmode="overlay", height=340, margin=dict(l=40, r=20, t=60, b=70),
+                      title="Test-pair distances (lower = more similar)", legend=dict(orientation="h", y=-0.25, x=0))
     return fig
 
 

@@ -19,6 +19,7 @@ from siamese_demo.errors import DataError
 log = logging.getLogger("siamese_demo.ui")
 _LOAD_LOCK = threading.Lock()
 YOURS = "yours: "
+ERROR_SECONDS = 8  # an error message shows once and goes away, instead of following the visitor around
 
 
 def model_configs() -> dict[str, dict[str, Any]]:
@@ -89,7 +90,7 @@ def friendly(action: str) -> Callable:
             except gr.Error:
                 raise
             except (DataError, sd.CheckpointError) as exc:
-                raise gr.Error(str(exc), title=f"Cannot {action}") from None
+                raise gr.Error(str(exc), title=f"Cannot {action}", duration=ERROR_SECONDS) from None
             except Exception as exc:  # noqa: BLE001
                 from siamese_demo.hub import HubUnavailable
 
@@ -98,7 +99,7 @@ def friendly(action: str) -> Callable:
                 # unexpected: the traceback goes to the server log, the visitor gets no internals
                 log.exception("error while trying to %s", action)
                 raise gr.Error(f"Something went wrong while trying to {action}; it was logged on the server. "
-                               "Please check your inputs or try others.", title="Error") from None
+                               "Please check your inputs or try others.", title="Error", duration=ERROR_SECONDS) from None
         return inner
     return wrap
 
