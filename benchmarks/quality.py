@@ -4,10 +4,14 @@
 
     .venv/bin/python benchmarks/quality.py --stsb ../shared/datasets/stsb --series
 
+    .venv/bin/python benchmarks/quality.py --stsb ../shared/datasets/stsb --text-pairs ../shared/datasets/text_pairs
+
 Image: 20-way one-shot accuracy (400 trials, Koch et al.'s protocol) and verification AUC on
 the held-out alphabets of the Omniglot recipe, against raw-pixel nearest neighbour; the one-shot
 figure is also computed through ``SiameseModel.rank`` on the same trials and asserted equal. Text: STS-B
-test Spearman against TF-IDF cosine. Series: zero-shot 1-NN accuracy in embedding space on UCR
+test Spearman, AUC and accuracy at the saved threshold against TF-IDF cosine; with ``--text-pairs``
+also STS 2012-2016 (pairs not in STS-B), PAWS-Wiki dev and a QQP sample. Series: zero-shot 1-NN
+accuracy in embedding space on UCR
 datasets held out from training, against 1-NN Euclidean and 1-NN DTW (aeon).
 """
 from __future__ import annotations
@@ -84,21 +88,92 @@ def text_table(stsb: str, seed: int = 0) -> list[str]:
         wa, wb, wy = paraphrase_test_pairs(wordnet_split(seed)[1])
     except FileNotFoundError:
         wa = wb = wy = None
-    rows = ["| model | params | STS-B test Spearman | WordNet held-out paraphrase AUC | ms / sentence |",
-            "|---|---|---|---|---|"]
-    for name in models_of("text"):
+    rows = ["| model | params | STS-B test Spearman | STS-B test AUC (gold >= 2.5) | accuracy at saved threshold "
+            "| WordNet held-out paraphrase AUC | ms / sentence |",
+            "|---|---|---|---|---|---|---|"]
+    for name in text_models():
         model = sd.load(name)
         d = model.distances_from_embeddings(model.embed(test.a), model.embed(test.b))
+        acc = ev.classification_metrics(d, test.labels, model.effective_threshold())["accuracy"]
         auc = "-" if wy is None else f"{ev.roc_auc(model.distances_from_embeddings(model.embed(wa), model.embed(wb)), wy):.3f}"
-        rows.append(f"| {name} | {model.num_parameters():,} | {ev.spearman(-d, test.labels):.3f} | {auc} | "
-                    f"{per_item_ms(model, test.a[:256]):.2f} |")
+        rows.append(f"| {name} | {model.num_parameters():,} | {ev.spearman(-d, test.labels):.3f} | "
+                    f"{ev.roc_auc(d, test.labels):.3f} | {acc:.3f} | {auc} | {per_item_ms(model, test.a[:256]):.2f} |")
     sents = train.a + train.b
     n = len(test.a)
     for label, analyzer, ngram in (("word unigrams", "word", (1, 1)), ("char 3-5-grams", "char_wb", (3, 5))):
         # one vectoriser (fitted on STS-B train) scores both sets
         sims = tfidf_sims(sents, test.a + (wa or []), test.b + (wb or []), analyzer, ngram)
         auc = "-" if wy is None else f"{ev.roc_auc(-sims[n:], wy):.3f}"
-        rows.append(f"| TF-IDF {label} (baseline) | 0 | {ev.spearman(sims[:n], test.labels):.3f} | {auc} | - |")
+        rows.append(f"| TF-IDF {label} (baseline) | 0 | {ev.spearman(sims[:n], test.labels):.3f} | "
+                    f"{ev.roc_auc(-sims[:n], test.labels):.3f} | - | {auc} | - |")
+    return rows
+
+
+def text_models() -> list[str]:
+    """The shipped text models that can load here (a pretrained one needs its pinned weights)."""
+    from siamese_demo.pretrained import availability
+
+    names = []
+    for name in models_of("text"):
+        ok, why = availability(name)
+        if ok:
+            names.append(name)
+        else:
+            print(f"(skipped {name}: {why})", file=sys.stderr)
+    return names
+
+
+def read_text_pairs(root: str) -> dict[str, "sd.PairSet"]:
+    """The held-out pair sets of ``../shared/datasets/text_pairs``: STS 2012-2016 pairs not in STS-B
+    (graded 0-5 -> [0, 1]), PAWS-Wiki dev and the QQP sample (0/1)."""
+    import csv
+
+    def read(name, a, b, y, scale=1.0, graded=False):
+        with open(Path(root) / name, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        return sd.PairSet([r[a] for r in rows], [r[b] for r in rows],
+                          np.array([float(r[y]) / scale for r in rows], dtype=np.float32), graded=graded)
+
+    return {"sts12-16": read("sts2012_2016_not_in_stsbenchmark.csv", "sentence1", "sentence2", "score", 5.0, True),
+            "paws": read("paws_wiki_final_dev.csv", "sentence1", "sentence2", "label"),
+            "qqp": read("qqp_random_sample_ids_ge10000.csv", "question1", "question2", "is_duplicate")}
+
+
+def pair_distances(model, pairs: "sd.PairSet", batch_size: int = 64) -> np.ndarray:
+    """Distances of the pairs, each distinct sentence embedded once."""
+    uniq = sorted(set(pairs.a) | set(pairs.b), key=lambda t: (len(t), t))  # similar lengths batch together
+    index = {t: i for i, t in enumerate(uniq)}
+    emb = model.embed(uniq, batch_size)
+    ia, ib = [index[t] for t in pairs.a], [index[t] for t in pairs.b]
+    return model.distances_from_embeddings(emb[ia], emb[ib])
+
+
+def text_pairs_table(root: str, stsb: str) -> list[str]:
+    """Held-out text pair sets never used for a choice: STS 2012-2016 (disjoint from STS-B) Spearman,
+    PAWS-Wiki dev and the QQP sample: AUC and accuracy at each model's saved threshold (chosen on STS-B dev)."""
+    from siamese_demo import evaluate as ev
+    from siamese_demo.recipes.stsb_text import read_stsb, tfidf_sims
+
+    sets = read_text_pairs(root)
+    n = {k: len(v) for k, v in sets.items()}
+    rows = [f"| model | STS 2012-16 not in STS-B ({n['sts12-16']} pairs) Spearman | PAWS-Wiki dev ({n['paws']}) AUC "
+            f"| PAWS accuracy at saved threshold | QQP sample ({n['qqp']}) AUC | QQP accuracy at saved threshold |",
+            "|---|---|---|---|---|---|"]
+    for name in text_models():
+        model = sd.load(name)
+        thr = model.effective_threshold()
+        d = {k: pair_distances(model, v) for k, v in sets.items()}
+        acc = {k: ev.classification_metrics(d[k], sets[k].labels, thr)["accuracy"] for k in ("paws", "qqp")}
+        rows.append(f"| {name} | {ev.spearman(-d['sts12-16'], sets['sts12-16'].labels):.3f} | "
+                    f"{ev.roc_auc(d['paws'], sets['paws'].labels):.3f} | {acc['paws']:.3f} | "
+                    f"{ev.roc_auc(d['qqp'], sets['qqp'].labels):.3f} | {acc['qqp']:.3f} |")
+    train = read_stsb(Path(stsb) / "sts-train.csv")
+    for label, analyzer, ngram in (("word unigrams", "word", (1, 1)), ("char 3-5-grams", "char_wb", (3, 5))):
+        sims = {k: tfidf_sims(train.a + train.b, v.a, v.b, analyzer, ngram) for k, v in sets.items()}
+        rows.append(f"| TF-IDF {label} (baseline, fitted on STS-B train) | "
+                    f"{ev.spearman(sims['sts12-16'], sets['sts12-16'].labels):.3f} | "
+                    f"{ev.roc_auc(-sims['paws'], sets['paws'].labels):.3f} | - | "
+                    f"{ev.roc_auc(-sims['qqp'], sets['qqp'].labels):.3f} | - |")
     return rows
 
 
@@ -154,6 +229,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--omniglot", help="omniglot_background_subset.zip")
     p.add_argument("--stsb", help="folder with the STS-B csv files")
+    p.add_argument("--text-pairs", help="folder with the STS 2012-2016, PAWS and QQP csv files (needs --stsb)")
+    p.add_argument("--text-pairs-only", action="store_true", help="with --text-pairs: skip the STS-B table")
     p.add_argument("--series", action="store_true", help="zero-shot 1-NN on the held-out UCR datasets (aeon)")
     p.add_argument("--no-dtw", action="store_true", help="skip the (slow) DTW baseline")
     p.add_argument("--finetune", type=float, default=0.0,
@@ -166,9 +243,12 @@ def main() -> None:
     if args.omniglot:
         print("\n## Image (Omniglot held-out alphabets Korean + Latin, seed %d)\n" % args.seed)
         print("\n".join(image_table(args.omniglot, args.seed)))
-    if args.stsb:
+    if args.stsb and not args.text_pairs_only:
         print("\n## Text (STS-B test, never used for training or tuning)\n")
         print("\n".join(text_table(args.stsb, args.seed)))
+    if args.text_pairs:
+        print("\n## Text, other held-out pair sets (thresholds as saved, chosen on STS-B dev)\n")
+        print("\n".join(text_pairs_table(args.text_pairs, args.stsb)))
     if args.series:
         print("\n## Time series: zero-shot 1-NN accuracy on held-out UCR datasets (train split = references)\n")
         print("\n".join(series_table(not args.no_dtw)))

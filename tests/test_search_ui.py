@@ -70,3 +70,33 @@ def test_decision_then_explanation(client):
     hl_a, hl_b = client.predict(a, b, "text-transformer", api_name="/explain_texts")
     words = [t["token"] for t in hl_a if t["token"].strip()]
     assert words == ["A", "man", "is", "playing", "a", "guitar."]  # whole words, original case
+
+
+def test_colour_photo_on_the_handwriting_model_gets_a_warning_not_an_answer(client, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for k in range(2):  # two colour "photos": smooth colour fields with noise
+        y, x = np.mgrid[0:120, 0:160] / 160.0
+        img = np.stack([x, y, 0.5 + 0.3 * np.sin(6 * x + k)], -1) + rng.normal(0, 0.05, (120, 160, 3))
+        p = tmp_path / f"photo{k}.png"
+        Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(p)
+        paths.append(handle_file(str(p)))
+    out = client.predict(paths[0], paths[1], "omniglot-cnn", True, 0.5, api_name="/compare_images")
+    assert out[0]["warnings"] and "colour photo" in out[0]["warnings"][0]
+    assert "No reliable answer" in out[1] and "sure" not in out[1]
+    drawing = client.predict(handle_file(str(ROOT / "examples/images/latin_c01_a.png")),
+                             handle_file(str(ROOT / "examples/images/latin_c01_b.png")), "omniglot-cnn", True, 0.5,
+                             api_name="/compare_images")
+    assert drawing[0]["warnings"] == [] and "sure" in drawing[1]
+
+
+def test_text_tab_default_is_the_pretrained_model(client):
+    from siamese_demo.ui import common
+
+    assert common.choices("text")[0] == "text-minilm"
+    out = client.predict("A man is playing a guitar.", "A man plays the guitar.", "text-minilm", True, 0.5,
+                         api_name="/compare_texts")
+    assert out[0]["same"] and out[0]["calibrated"]

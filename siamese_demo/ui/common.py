@@ -203,6 +203,12 @@ def result_markdown(payload: dict[str, Any], model) -> str:
         return EMPTY_RESULT
     same = payload["same"]
     one, many = model.info.get("subject") or SUBJECT.get(model.modality, ("item", "items"))
+    if payload.get("warnings"):  # outside what the model knows: no confident answer
+        said = f"same {one}" if same else f"different {many}"
+        notes = "\n".join(f"- {w[0].upper() + w[1:]}." for w in payload["warnings"])
+        return (f"### ⚠️ [outside what this model knows] No reliable answer\n\n{notes}\n\n"
+                f"For the record, the model would say *{said}* (distance {payload['distance']:.3f}, "
+                f"threshold {payload['threshold']:.3f}), but do not trust it for inputs like these.")
     verdict = f"Same {one}" if same else f"Different {many}"
     mark = "✅ [same]" if same else "❌ [different]"
     sure = f"{sure_percent(payload['confidence'])} sure" + ("" if payload["calibrated"] else " (a rough guess: this model "
@@ -238,6 +244,8 @@ def distribution_plot(payload: dict[str, Any], model):
 
 
 def model_summary(name: str, model=None) -> str:
+    """Next to the picker: what the model is for, its size and its held-out figure (or why it is
+    unavailable here)."""
     cfg = model_configs().get(name)
     if model is not None:
         rep = model.info.get("finetune_report", {}).get("test", {}).get("finetuned", {})
@@ -246,16 +254,16 @@ def model_summary(name: str, model=None) -> str:
                 + (f"; test AUC {rep['auc']:.3f}." if "auc" in rep else "."))
     if cfg is None:
         return f"`{name}`: a pretrained Hub model (downloaded on first use)."
-    info = cfg.get("info", {})
-    vm = info.get("validation_metrics", {})
-    bits = [f"`{name}`: {cfg['encoder']['name']} encoder, {cfg['num_parameters']:,} parameters, "
-            f"{cfg['distance']} distance"]
-    if vm:
-        bits.append(f"validation AUC {vm.get('auc', float('nan')):.3f}")
-    return "; ".join(bits) + "."
+    ok, why = catalogue.availability(name)
+    if not ok:
+        return f"`{name}` is **unavailable here**: {why}. The other models work as usual."
+    head = catalogue.headline(name)
+    return (f"`{name}`: {catalogue.domain(name)} {cfg['num_parameters']:,} parameters"
+            + (f"; {head}." if head else "."))
 
 
-ENCODER_COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms"]
+ENCODER_COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms",
+                   "held-out quality"]
 
 
 def encoder_table(models: list[str], a: Any, b: Any, modality: str) -> list[list]:
@@ -270,7 +278,7 @@ def encoder_table(models: list[str], a: Any, b: Any, modality: str) -> list[list
         ms = (time.perf_counter() - t) * 1000
         rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.score, 4),
                      round(r.distance, 4), round(r.threshold, 4), "same" if r.same else "different",
-                     f"{model.num_parameters():,}", round(ms, 1)])
+                     f"{model.num_parameters():,}", round(ms, 1), catalogue.headline(name) or "-"])
     return rows
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from siamese_demo.domain import image_warning
 from siamese_demo.errors import DataError
 from siamese_demo.explain import image_occlusion
 from siamese_demo.plots import heatmap_overlay
@@ -41,6 +42,7 @@ def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_thresh
     model = model or common.get_model(model_name, "image")
     r = model.compare(a, b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r, not use_saved_threshold)
+    payload["warnings"] = [w for w in (image_warning(model, a, "first"), image_warning(model, b, "second")) if w]
     return payload, common.result_markdown(payload, model), common.distribution_plot(payload, model)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from siamese_demo.domain import text_warning
 from siamese_demo.errors import DataError
 from siamese_demo.explain import word_contributions
 from siamese_demo.limits import limits
@@ -26,6 +27,8 @@ def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold
     model = model or common.get_model(model_name, "text")
     r = model.compare(text_a, text_b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r, not use_saved_threshold)
+    payload["warnings"] = [w for w in (text_warning(model, text_a, "first"), text_warning(model, text_b, "second"))
+                           if w]
     return payload, common.result_markdown(payload, model), common.distribution_plot(payload, model)
 
 

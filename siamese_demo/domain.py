@@ -1,0 +1,53 @@
+"""Is an input inside what a model knows? Cheap checks that let a tab warn instead of answering a photo
+with a handwriting model as if it knew photos."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .preprocess import open_image
+
+
+def is_ink_model(model) -> bool:
+    """An image model trained on ink drawings (one grey channel, cropped to the strokes)."""
+    pre = model.preprocessor
+    return (model.modality == "image" and getattr(pre, "channels", 3) == 1
+            and bool(getattr(pre, "crop_to_content", False)))
+
+
+def photo_likeness(item: Any) -> tuple[float, float]:
+    """(colourfulness, mid-tone share) of an image: mean HSV saturation, and the share of pixels that
+    are neither paper nor ink (a drawing has few; a photo has many). Both in [0, 1]."""
+    img = open_image(item, reduce_to=128).convert("RGB")
+    img.thumbnail((128, 128))
+    hsv = np.asarray(img.convert("HSV"), dtype=np.float32) / 255.0
+    grey = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    mid = float(((grey > 0.2) & (grey < 0.8)).mean())
+    return float(hsv[..., 1].mean()), mid
+
+
+def image_warning(model, item: Any, which: str) -> str | None:
+    """A warning when an ink-drawing model gets something that looks like a photo."""
+    if not is_ink_model(model):
+        return None
+    colour, mid = photo_likeness(item)
+    if colour > 0.12 or mid > 0.35:
+        what = "a colour photo" if colour > 0.12 else "a photo or a scan with many grey tones"
+        return (f"the {which} image looks like {what}, and this model was trained on handwritten characters "
+                "only: its answer says nothing reliable about photos")
+    return None
+
+
+def text_warning(model, text: str, which: str) -> str | None:
+    """A warning when a text is longer than the model reads (it sees only the first tokens)."""
+    pre = model.preprocessor
+    limit = int(getattr(pre, "max_length", 0) or 0)
+    if not limit or not isinstance(text, str):
+        return None
+    n = len(pre.tokens(text)) if hasattr(pre, "tokens") else 0
+    words = len(text.split())
+    if words > limit or n >= limit:
+        return (f"the {which} text has {words:,} words; this model reads only its first {limit} tokens "
+                "(a sentence or two) and was trained on short sentences, so the rest is ignored")
+    return None
