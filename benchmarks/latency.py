@@ -7,47 +7,30 @@ Prints Markdown tables (pasted into the README). Everything runs on this machine
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from siamese_demo.devserver import free_port, start_app, stop  # noqa: E402
 EX = ROOT / "examples"
+TEXT_MODEL = "text-minilm"  # the text tab's default (siamese_demo.DEFAULT_MODELS)
 SINE = " ".join(f"{v:.4f}" for v in np.sin(np.linspace(0, 12, 150)))
 STEP = " ".join(f"{v:.1f}" for v in np.r_[np.zeros(75), np.ones(75)])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def startup_seconds() -> float:
-    port = free_port()
-    env = {"GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PATH": "/usr/bin:/bin"}
+    """`python app.py` to the page answering (a fresh process, nothing cached in it)."""
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        while time.perf_counter() - t < 120:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).status == 200:
-                    return time.perf_counter() - t
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the app did not answer within 120 s")
-    finally:
-        proc.terminate()
-        proc.wait()
+    proc, _ = start_app()
+    took = time.perf_counter() - t
+    stop(proc)
+    return took
 
 
 def visitor_image(name: str, visitor: int) -> str:
@@ -72,7 +55,7 @@ def calls(visitor: int = 0):
     img = lambda n: handle_file(visitor_image(n, visitor))  # noqa: E731
     return {
         "image": ((img("latin_c01_a.png"), img("latin_c01_b.png"), "omniglot-cnn", True, 0.5), "/compare_images"),
-        "text": (("A man is playing a guitar.", "A man plays the guitar.", "text-transformer", True, 0.5),
+        "text": (("A man is playing a guitar.", "A man plays the guitar.", TEXT_MODEL, True, 0.5),
                  "/compare_texts"),
         "timeseries": ((None, SINE, None, STEP, "series-lstm", True, 0.5), "/compare_series"),
     }
@@ -93,11 +76,11 @@ def server_side_ms(repeats: int = 20) -> dict[str, float]:
     from siamese_demo.data import parse_series_text
 
     cases = {"image": ("omniglot-cnn", str(EX / "images" / "latin_c01_a.png"), str(EX / "images" / "latin_c01_b.png")),
-             "text": ("text-transformer", "A man is playing a guitar.", "A man plays the guitar."),
+             "text": (TEXT_MODEL, "A man is playing a guitar.", "A man plays the guitar."),
              "timeseries": ("series-lstm", parse_series_text(SINE), parse_series_text(STEP))}
     out = {}
     for tab, (name, a, b) in cases.items():
-        model = sd.load(name)
+        model = sd.load(sd.MODELS_DIR / name)
         model.compare(a, b)
         times = []
         for _ in range(repeats):
@@ -154,13 +137,11 @@ def main() -> None:
         return
     from gradio_client import Client
 
-    from siamese_demo.ui import build_demo
-
     print(f"command: .venv/bin/python benchmarks/latency.py --visitors {args.visitors} --requests {args.requests}\n")
     print(f"| measure | value |\n|---|---|\n| `python app.py` to the page answering | {startup_seconds():.1f} s |")
-    port = free_port()
-    demo = build_demo(warm=False)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    # the server in its own process, as `python app.py` runs on a Space: the 16 client threads below
+    # share the 2 cores with it but not its interpreter lock
+    server, url = start_app()
     client = Client(url, verbose=False)
     for tab, (a, api) in calls().items():
         t = time.perf_counter()
@@ -204,7 +185,7 @@ def main() -> None:
     [t.start() for t in threads]
     [t.join() for t in threads]
     wall = time.perf_counter() - t0
-    demo.close()
+    stop(server)
     q = np.percentile(np.array(lat) * 1000, [50, 95]) if lat else [float("nan")] * 2
     qe = np.percentile(np.array(lat_explain) * 1000, [50, 95]) if lat_explain else [float("nan")] * 2
     print(f"\nLoad run: {args.visitors} concurrent gradio_client visitors x {args.requests} comparisons "

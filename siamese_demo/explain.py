@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import hashlib
+
 import numpy as np
 import torch
 
+from .search import EmbeddingCache
 from .siamese import SiameseModel
 
 
@@ -118,3 +121,18 @@ def word_contributions(model: SiameseModel, a: str, b: str, max_words: int | Non
         d = _distances_to(model, model.prepare(variants), ty) if variants else np.zeros(0)
         out.append([(w, float(d[i] - base) if i < n else None) for i, w in enumerate(words)])
     return out[0], out[1]
+
+
+# Explanations are dozens of forward passes; the same pair with the same model (an example clicked by
+# many visitors, a threshold moved, a page reloaded) gives the same answer, so the last 256 are kept:
+# bounded, locked, keyed by the model's identity and state and the inputs' content.
+EXPLANATIONS = EmbeddingCache(max_entries=256)
+
+
+def cached_explanation(fn, model: SiameseModel, a: Any, b: Any):
+    """``fn(model, a, b)`` (image_occlusion, word_contributions, series_contributions), from the cache
+    when the same model has explained the same pair before."""
+    raw = hashlib.blake2b("\x1f".join(x for x in (a, b) if isinstance(x, str)).encode("utf-8", "replace"),
+                          digest_size=16).hexdigest()
+    tensors = model.prepare([a, b], ["first input", "second input"])
+    return EXPLANATIONS.cached(model, tensors, lambda: fn(model, a, b), tag=f"{fn.__name__}:{raw}")

@@ -328,3 +328,43 @@ class DownloadLinks:
         with self._lock:
             for t in [t for t, (o, _, _) in self._links.items() if o == owner]:
                 del self._links[t]
+
+
+class Priority:
+    """Decisions before explanations on a small CPU: an explanation (dozens of forward passes) waits
+    to start while any decision is running, up to ``max_wait_s``; decisions never wait for it.
+    One per app; thread-safe."""
+
+    def __init__(self, max_wait_s: float = 1.0):
+        self.max_wait_s = max_wait_s
+        self._cond = threading.Condition()
+        self._deciding = 0
+
+    def decision(self):
+        """Context manager around a decision."""
+        return _Section(self, True)
+
+    def explanation(self):
+        """Context manager around an explanation: waits until no decision is running (or the limit)."""
+        return _Section(self, False)
+
+
+class _Section:
+    def __init__(self, prio: Priority, decision: bool):
+        self.prio, self.is_decision = prio, decision
+
+    def __enter__(self):
+        p = self.prio
+        with p._cond:
+            if self.is_decision:
+                p._deciding += 1
+            else:
+                p._cond.wait_for(lambda: p._deciding == 0, timeout=p.max_wait_s)
+        return self
+
+    def __exit__(self, *exc):
+        if self.is_decision:
+            with self.prio._cond:
+                self.prio._deciding -= 1
+                self.prio._cond.notify_all()
+        return False

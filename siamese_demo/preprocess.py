@@ -61,7 +61,7 @@ def open_image(item: Any, max_pixels: int | None = None, name: str | None = None
             raise DataError(f"{label}: file not found") from None
         except Image.DecompressionBombError:
             raise DataError(_pixel_message(label, "the image")) from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise DataError(f"{label}: not a readable image (the file is damaged or not an image); "
                             "expected PNG, JPEG, PGM/PPM, TIFF, BMP, GIF or WebP") from None
     w, h = img.size
@@ -94,7 +94,7 @@ def check_image_file(path: str | Path, max_pixels: int | None = None, name: str 
         raise DataError(f"{label}: file not found") from None
     except Image.DecompressionBombError:
         raise DataError(_pixel_message(label, "the image")) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise DataError(f"{label}: not a readable image (the file is damaged or not an image); "
                         "expected PNG, JPEG, PGM/PPM, TIFF, BMP, GIF or WebP") from None
     if w * h > max_pixels:

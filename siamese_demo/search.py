@@ -113,6 +113,26 @@ class EmbeddingCache:
                     self._entries.popitem(last=False)
         return emb
 
+    def cached(self, model: Any, tensors: list[torch.Tensor], compute: Callable[[], Any], tag: str = "") -> Any:
+        """Any result computed from ``model`` and the preprocessed ``tensors`` (an explanation, say):
+        cached under the same model identity and state as embeddings, plus ``tag`` (what was computed,
+        and any raw input the result depends on beyond the tensors). Callers must not modify it."""
+        key = (self._token(model), self._state(model), tag, content_hash(tensors))
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                self._hits += 1
+                return self._entries[key]
+            self._misses += 1
+        value = compute()
+        if self.max_entries:
+            with self._lock:
+                self._purge()
+                self._entries[key] = value
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return value
+
     def info(self) -> dict[str, int]:
         """Hits, misses and stored candidate sets so far."""
         with self._lock:

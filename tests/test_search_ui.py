@@ -67,7 +67,8 @@ def test_decision_then_explanation(client):
     a, b = "A man is playing a guitar.", "A man plays the guitar."
     decision = client.predict(a, b, "text-transformer", True, 0.5, api_name="/compare_texts")
     assert decision[0]["decision"] == "same" and "sure" in decision[1]
-    hl_a, hl_b = client.predict(a, b, "text-transformer", api_name="/explain_texts")
+    plot, hl_a, hl_b = client.predict(a, b, "text-transformer", api_name="/explain_texts")
+    assert plot is not None  # where the pair falls among the validation pairs
     words = [t["token"] for t in hl_a if t["token"].strip()]
     assert words == ["A", "man", "is", "playing", "a", "guitar."]  # whole words, original case
 

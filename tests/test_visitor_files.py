@@ -142,3 +142,38 @@ def test_a_diverging_loss_is_reported_in_plain_words():
 
     _, job = _run(diverge)
     assert job.state == FAILED and job.message.endswith("Try a lower learning rate")
+
+
+def test_explanations_wait_for_running_decisions():
+    from siamese_demo.jobs import Priority
+
+    prio = Priority(max_wait_s=5)
+    order = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def decide():
+        with prio.decision():
+            inside.set()
+            release.wait(5)
+            order.append("decision done")
+
+    def explain():
+        with prio.explanation():
+            order.append("explanation started")
+
+    d = threading.Thread(target=decide)
+    d.start()
+    inside.wait(5)
+    e = threading.Thread(target=explain)
+    e.start()
+    time.sleep(0.2)
+    assert order == []  # the explanation waits while the decision runs
+    release.set()
+    d.join(5), e.join(5)
+    assert order == ["decision done", "explanation started"]
+    short = Priority(max_wait_s=0.05)
+    with short.decision():
+        t = time.time()
+        with short.explanation():  # never waits longer than max_wait_s
+            assert time.time() - t < 1

@@ -3,9 +3,11 @@ components and gr.State only; models are shared read-only and loaded lazily (war
 background after start)."""
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 
-from siamese_demo.jobs import DownloadLinks, JobRunner, VisitorStore
+from siamese_demo.jobs import DownloadLinks, JobRunner, Priority, VisitorStore
 from siamese_demo.limits import limits
 from siamese_demo.warmup import exercise_plots, import_lazy_modules
 
@@ -62,22 +64,28 @@ def build_demo(warm: bool = True) -> SiameseBlocks:
     # runs: two threads importing them at once can deadlock on Python's module locks.
     import_lazy_modules()
     exercise_plots()
+    threads = os.environ.get("SIAMESE_DEMO_TORCH_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
     shipped = {m: common.choices(m) for m in ("image", "text", "timeseries")}
     # created per app, not per module: one training worker, one store of visitors' models and files
     lim = limits()
     runner = JobRunner()
     store = VisitorStore(ttl_s=lim.visitor_ttl_s)
     links = DownloadLinks(ttl_s=lim.download_ttl_s)
+    priority = Priority()  # decisions before explanations (see siamese_demo.jobs.Priority)
     with SiameseBlocks(title="Siamese networks demo", delete_cache=(600, 3600)) as demo:
         demo.links = links
         gr.Markdown(INTRO)
         # short tab names: all five fit in one row at phone width (400 px)
         with gr.Tab("Images"):
-            dd_image = image_tab.build(shipped["image"], store)
+            dd_image = image_tab.build(shipped["image"], store, priority)
         with gr.Tab("Texts"):
-            dd_text = text_tab.build(shipped["text"], store)
+            dd_text = text_tab.build(shipped["text"], store, priority)
         with gr.Tab("Series"):
-            dd_series = series_tab.build(shipped["timeseries"], store)
+            dd_series = series_tab.build(shipped["timeseries"], store, priority)
         with gr.Tab("Fine-tune"):
             finetune_tab.build(runner, store, links, {"image": dd_image, "text": dd_text, "timeseries": dd_series})
         with gr.Tab("About") as about:

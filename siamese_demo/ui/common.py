@@ -4,9 +4,7 @@ and ``gr.State``; the cached models are shared and never modified."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import os
 import threading
 from typing import Any, Callable
 
@@ -297,25 +295,41 @@ EXPLAIN_CONCURRENCY = 1
 DECISION_CONCURRENCY = 2
 
 
+def prioritized(fn: Callable, section: Callable | None) -> Callable:
+    """Run ``fn`` inside ``section()`` (a Priority's decision or explanation), when there is one."""
+    if section is None:
+        return fn
+
+    @functools.wraps(fn)
+    def inner(*args, **kwargs):
+        with section():
+            return fn(*args, **kwargs)
+    return inner
+
+
 def wire_compare(button, run: Callable, inputs: list, decision_out: list, explain: Callable, explain_in: list,
-                 explain_out: list, name: str, stale_on: list) -> None:
-    """Compare: clear the old result, answer at once (/compare_<name>), then explain
-    (/explain_<name>, its own queue). Any change of an input or the model clears the result."""
-    blank = (gr.update(value={}), STALE_RESULT, None, {}, *([None] * len(explain_out)))
+                 explain_out: list, name: str, stale_on: list, priority=None) -> None:
+    """Compare: clear the old result, answer at once (/compare_<name>: result, sentence; kept in the
+    visitor's state), then explain (/explain_<name>, its own queue: where the pair falls among the
+    validation pairs, and the heatmaps / word colours / shading). Any change of an input or the model
+    clears the result. ``decision_out`` is [result_json, result_md, state]; ``explain_in`` ends with
+    the state, ``explain_out`` starts with the distribution plot."""
+    n_explain = len(explain_out)
 
     def clear():
-        return blank
+        return (gr.update(value={}), STALE_RESULT, {}, *([None] * n_explain))
 
     def clear_for_new():
-        return (gr.update(value={}), "*Comparing…*", None, {}, *([None] * len(explain_out)))
+        return (gr.update(value={}), "*Comparing…*", {}, *([None] * n_explain))
 
     targets = decision_out + explain_out
     for comp in stale_on:
         comp.change(clear, None, targets, queue=False, show_progress="hidden", api_visibility="private")
     button.click(clear_for_new, None, targets, queue=False, show_progress="hidden", api_visibility="private").then(
-        with_state(run), inputs, decision_out, api_name=f"compare_{name}",
+        with_state(prioritized(run, priority and priority.decision)), inputs, decision_out, api_name=f"compare_{name}",
         concurrency_limit=DECISION_CONCURRENCY).success(
-        explain, explain_in, explain_out, api_name=f"explain_{name}", concurrency_id="explain",
+        prioritized(explain, priority and priority.explanation), explain_in, explain_out, api_name=f"explain_{name}",
+        concurrency_id="explain",
         concurrency_limit=EXPLAIN_CONCURRENCY, show_progress="minimal")
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from siamese_demo.domain import image_warning
 from siamese_demo.errors import DataError
-from siamese_demo.explain import image_occlusion
+from siamese_demo.explain import cached_explanation, image_occlusion
 from siamese_demo.plots import heatmap_overlay
 
 from . import common
@@ -43,14 +43,16 @@ def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_thresh
     r = model.compare(a, b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r, not use_saved_threshold)
     payload["warnings"] = [w for w in (image_warning(model, a, "first"), image_warning(model, b, "second")) if w]
-    return payload, common.result_markdown(payload, model), common.distribution_plot(payload, model)
+    return payload, common.result_markdown(payload, model)
 
 
-def explain_images(image_a: Any, image_b: Any, model, sketch_a: Any = None, sketch_b: Any = None):
-    """Occlusion heatmaps over both images, as the model sees them."""
+def explain_images(image_a: Any, image_b: Any, model, sketch_a: Any = None, sketch_b: Any = None,
+                   payload: dict | None = None):
+    """Where the pair falls among the validation pairs, and occlusion heatmaps over both images."""
     a, b = _pick(image_a, sketch_a, "first"), _pick(image_b, sketch_b, "second")
-    heat_a, heat_b, pix_a, pix_b = image_occlusion(model, a, b)
-    return heatmap_overlay(pix_a, heat_a), heatmap_overlay(pix_b, heat_b)
+    heat_a, heat_b, pix_a, pix_b = cached_explanation(image_occlusion, model, a, b)
+    return (common.distribution_plot(payload or {}, model), heatmap_overlay(pix_a, heat_a),
+            heatmap_overlay(pix_b, heat_b))
 
 
 def search_images(query: Any, gallery: list | None, use_bundled: bool, model, threshold: float | None):
@@ -79,7 +81,7 @@ def _side(which: str):
     return image, sketch
 
 
-def build(tab_models: list[str], store=None) -> gr.Dropdown:
+def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     with gr.Row():
         img_a, sk_a = _side("first")
         img_b, sk_b = _side("second")
@@ -99,16 +101,16 @@ def build(tab_models: list[str], store=None) -> gr.Dropdown:
         return compare_images(image_a, image_b, model_name, use_saved_threshold, threshold,
                               common.visitor_model(store, request, model_name, "image"), sketch_a, sketch_b)
 
-    def explain(image_a, image_b, model_name: str, sketch_a=None, sketch_b=None, request: gr.Request = None):
-        """Occlusion heatmaps for the pair (run after the decision, in the explanations' own queue)."""
+    def explain(image_a, image_b, model_name: str, sketch_a=None, sketch_b=None, payload=None,
+                request: gr.Request = None):
+        """The pair among the validation pairs and occlusion heatmaps (after the decision, own queue)."""
         return explain_images(image_a, image_b, common.visitor_model(store, request, model_name, "image"),
-                              sketch_a, sketch_b)
+                              sketch_a, sketch_b, payload)
 
-    decision_out = [result_json, result_md, plot, state]
     inputs = [img_a, img_b, model, use_saved, thr, sk_a, sk_b]
-    common.wire_compare(btn, common.friendly("compare the images")(run), inputs, decision_out,
-                        common.friendly("explain the comparison")(explain), [img_a, img_b, model, sk_a, sk_b],
-                        [heat_a, heat_b], "images", stale_on=[img_a, img_b, sk_a, sk_b, model])
+    common.wire_compare(btn, common.friendly("compare the images")(run), inputs, [result_json, result_md, state],
+                        common.friendly("explain the comparison")(explain), [img_a, img_b, model, sk_a, sk_b, state],
+                        [plot, heat_a, heat_b], "images", stale_on=[img_a, img_b, sk_a, sk_b, model], priority=priority)
 
     with gr.Accordion("Find the best match among many (one-against-many search)", open=False):
         gr.Markdown("The **first image** (or drawing) is the query. Upload candidates, or use the bundled "
@@ -131,7 +133,7 @@ def build(tab_models: list[str], store=None) -> gr.Dropdown:
         m = common.visitor_model(store, request, model_name, "image")
         q = _pick(query, sketch, "query")
         res, top = search_images(q, files, use_bundled, m, common.threshold_arg(use_saved_threshold, threshold, m))
-        ha, hb, pa, pb = image_occlusion(m, q, top)
+        ha, hb, pa, pb = cached_explanation(image_occlusion, m, q, top)
         return (res.to_dict(), common.search_markdown(res, m), common.search_rows(res),
                 heatmap_overlay(pa, ha), heatmap_overlay(pb, hb))
 

@@ -8,7 +8,7 @@ import gradio as gr
 
 from siamese_demo.data import parse_series_text
 from siamese_demo.errors import DataError
-from siamese_demo.explain import series_contributions
+from siamese_demo.explain import cached_explanation, series_contributions
 from siamese_demo.limits import limits
 from siamese_demo.plots import series_pair
 
@@ -56,12 +56,12 @@ def compare_series(file_a: str | None, text_a: str, file_b: str | None, text_b: 
     model = model or common.get_model(model_name, "timeseries")
     r = model.compare(a, b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r, not use_saved_threshold)
-    return payload, common.result_markdown(payload, model), common.distribution_plot(payload, model)
+    return payload, common.result_markdown(payload, model)
 
 
 def explain_series(a, b, model):
     """Both series as the model sees them, shaded where they matched."""
-    ca, cb = series_contributions(model, a, b)
+    ca, cb = cached_explanation(series_contributions, model, a, b)
     pre = model.preprocessor
     return series_pair(pre.transform(a), pre.transform(b), ca, cb)
 
@@ -83,7 +83,7 @@ def parse_candidates(text: str | None) -> tuple[list, list[str]]:
             [f"line {i}" for i, _ in lines])
 
 
-def build(tab_models: list[str], store=None) -> gr.Dropdown:
+def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     with gr.Row():
         with gr.Column(min_width=200):
             text_a = gr.Textbox(label="First series: paste numbers", lines=3, placeholder="0.1, 0.5, 0.9, 0.4, ...",
@@ -109,16 +109,16 @@ def build(tab_models: list[str], store=None) -> gr.Dropdown:
         return compare_series(file_a, text_a, file_b, text_b, model_name, use_saved_threshold, threshold,
                               common.visitor_model(store, request, model_name, "timeseries"))
 
-    def explain(file_a, text_a, file_b, text_b, model_name: str, request: gr.Request = None):
-        """Occlusion shading of both series."""
+    def explain(file_a, text_a, file_b, text_b, model_name: str, payload=None, request: gr.Request = None):
+        """The pair among the validation pairs, and the occlusion shading of both series."""
         m = common.visitor_model(store, request, model_name, "timeseries")
-        return explain_series(*_pair(file_a, text_a, file_b, text_b), m)
+        return common.distribution_plot(payload or {}, m), explain_series(*_pair(file_a, text_a, file_b, text_b), m)
 
     common.wire_compare(btn, common.friendly("compare the series")(run),
                         [file_a, text_a, file_b, text_b, model, use_saved, thr],
-                        [result_json, result_md, plot, state], common.friendly("explain the comparison")(explain),
-                        [file_a, text_a, file_b, text_b, model], [series_plot], "series",
-                        stale_on=[file_a, text_a, file_b, text_b, model])
+                        [result_json, result_md, state], common.friendly("explain the comparison")(explain),
+                        [file_a, text_a, file_b, text_b, model, state], [plot, series_plot], "series",
+                        stale_on=[file_a, text_a, file_b, text_b, model], priority=priority)
     common.encoder_comparison("Compare encoders on this pair (LSTM vs Transformer)", "series",
                               [file_a, text_a, file_b, text_b],
                               lambda fa, ta, fb, tb: compare_encoders(fa, ta, fb, tb, tab_models),

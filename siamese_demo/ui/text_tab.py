@@ -6,7 +6,7 @@ import gradio as gr
 
 from siamese_demo.domain import text_warning
 from siamese_demo.errors import DataError
-from siamese_demo.explain import word_contributions
+from siamese_demo.explain import cached_explanation, word_contributions
 from siamese_demo.limits import limits
 from siamese_demo.preprocess import check_text
 
@@ -29,7 +29,7 @@ def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold
     payload = common.result_payload(model_name, model, r, not use_saved_threshold)
     payload["warnings"] = [w for w in (text_warning(model, text_a, "first"), text_warning(model, text_b, "second"))
                            if w]
-    return payload, common.result_markdown(payload, model), common.distribution_plot(payload, model)
+    return payload, common.result_markdown(payload, model)
 
 
 def _highlight(contrib: list[tuple[str, float | None]]) -> list[tuple[str, float | None]]:
@@ -43,8 +43,9 @@ def _highlight(contrib: list[tuple[str, float | None]]) -> list[tuple[str, float
 
 
 def explain_texts(text_a: str, text_b: str, model):
+    """Leave-one-word-out colours for both texts."""
     check_text(text_a, "the first text"), check_text(text_b, "the second text")
-    ca, cb = word_contributions(model, text_a, text_b)
+    ca, cb = cached_explanation(word_contributions, model, text_a, text_b)
     return _highlight(ca), _highlight(cb)
 
 
@@ -64,7 +65,7 @@ def parse_candidates(text: str | None) -> list[str]:
     return lines
 
 
-def build(tab_models: list[str], store=None) -> gr.Dropdown:
+def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     with gr.Row():
         text_a = gr.Textbox(label="First text", lines=3, max_length=limits().text_chars, min_width=200)
         text_b = gr.Textbox(label="Second text", lines=3, max_length=limits().text_chars, min_width=200)
@@ -84,13 +85,15 @@ def build(tab_models: list[str], store=None) -> gr.Dropdown:
         return compare_texts(text_a, text_b, model_name, use_saved_threshold, threshold,
                              common.visitor_model(store, request, model_name, "text"))
 
-    def explain(text_a: str, text_b: str, model_name: str, request: gr.Request = None):
-        """Leave-one-word-out colours for both texts."""
-        return explain_texts(text_a, text_b, common.visitor_model(store, request, model_name, "text"))
+    def explain(text_a: str, text_b: str, model_name: str, payload=None, request: gr.Request = None):
+        """The pair among the validation pairs, and leave-one-word-out colours for both texts."""
+        m = common.visitor_model(store, request, model_name, "text")
+        return (common.distribution_plot(payload or {}, m), *explain_texts(text_a, text_b, m))
 
     common.wire_compare(btn, common.friendly("compare the texts")(run), [text_a, text_b, model, use_saved, thr],
-                        [result_json, result_md, plot, state], common.friendly("explain the comparison")(explain),
-                        [text_a, text_b, model], [hl_a, hl_b], "texts", stale_on=[text_a, text_b, model])
+                        [result_json, result_md, state], common.friendly("explain the comparison")(explain),
+                        [text_a, text_b, model, state], [plot, hl_a, hl_b], "texts", stale_on=[text_a, text_b, model],
+                        priority=priority)
     common.encoder_comparison("Compare encoders on this pair (pretrained vs trained here)", "text",
                               [text_a, text_b], lambda a, b: compare_encoders(a, b, tab_models),
                               "compare_text_encoders")
