@@ -171,3 +171,22 @@ def test_out_of_range_learning_rate_is_refused_and_the_worker_keeps_serving(app_
     assert after["distance"] == before["distance"]  # the shared base model was not modified
     _start(client, "timeseries", epochs=1)  # the worker keeps serving
     assert "Finished" in _watch(client)[0]
+
+
+def test_pairs_csv_with_default_settings_completes_and_the_upload_wins_over_the_sample(app_url, tmp_path):
+    """text_a,text_b,label (the layout of most paraphrase sets) with every setting left at its default:
+    the loss resolves to contrastive (pairs), and the upload is used although the sample box is ticked."""
+    import synthetic as syn
+
+    a, b, y = syn.text_pairs(120, 0)
+    csv = tmp_path / "pairs.csv"
+    csv.write_text("text_a,text_b,label\n" + "".join(f'"{x}","{z}",{int(v)}\n' for x, z, v in zip(a, b, y)))
+    client = Client(app_url, verbose=False)
+    summary = client.predict(modality_label="Text pairs", use_sample=True, upload=handle_file(str(csv)),
+                             base_name="text-transformer", api_name="/check_data")
+    assert summary[0]["kind"] == "pairs" and "contrastive" in summary[1], summary[1]
+    client.predict(data_type="Text pairs", use_sample=True, upload=handle_file(str(csv)), base="text-transformer",
+                   time_budget_s=15, epochs=2, api_name="/start_finetune")
+    out = _watch(client)
+    assert "Finished" in out[0] or "best model" in out[0], out[0]
+    assert "pairs" in out[2]["model"]  # named after the upload, not the sample

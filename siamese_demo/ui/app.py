@@ -3,8 +3,6 @@ components and gr.State only; models are shared read-only and loaded lazily (war
 background after start)."""
 from __future__ import annotations
 
-import os
-
 import gradio as gr
 
 from siamese_demo.jobs import DownloadLinks, JobRunner, Priority, VisitorStore
@@ -64,11 +62,6 @@ def build_demo(warm: bool = True) -> SiameseBlocks:
     # runs: two threads importing them at once can deadlock on Python's module locks.
     import_lazy_modules()
     exercise_plots()
-    threads = os.environ.get("SIAMESE_DEMO_TORCH_THREADS")
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))
     shipped = {m: common.choices(m) for m in ("image", "text", "timeseries")}
     # created per app, not per module: one training worker, one store of visitors' models and files
     lim = limits()

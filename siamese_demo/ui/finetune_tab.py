@@ -65,12 +65,16 @@ def _owner(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "local"
 
 
+LOSS_CHOICES = ("auto", *LOSSES)  # auto: resolved from the data and the base by finetune.default_config
+
+
 def _read(modality: str, use_sample: bool, upload: str | None):
+    """The visitor's upload when there is one (it wins over the sample box), else the sample."""
     cap = limits()
-    if use_sample:
-        path = sample_path(modality)
-    elif upload:
+    if upload:
         path = Path(upload)
+    elif use_sample:
+        path = sample_path(modality)
     else:
         raise DataError("upload a dataset or tick 'use the sample dataset'")
     data = read_dataset(modality, path, cap)
@@ -144,13 +148,17 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     modality = _modality(modality_label)
     seed = check_number(seed, "seed")
     check_choice(split_mode, "split", SPLIT_MODES)
-    check_choice(loss, "loss", LOSSES)
+    check_choice(loss, "loss", LOSS_CHOICES)
     data = _read(modality, use_sample, upload)
     model = _base(modality, base_name, data, "euclidean", seed)
+    auto = loss == "auto"
+    if auto:
+        loss = default_config(model, data).loss
     parts, summary = prepare(model, data, split_mode, seed)
     margin = suggest_margin(model, parts["train"], loss, seed)
     gallery, table = _preview(parts["train"], model)
-    md = _summary_markdown(summary, margin, loss)
+    md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
+          + "\n\n" + _summary_markdown(summary, margin, loss))
     return (summary, md, gr.update(value=gallery, visible=bool(gallery)),
             gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
 
@@ -158,7 +166,7 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
 def check_settings(s: dict[str, Any]) -> dict[str, Any]:
     """Every setting checked against its allowed values (ranges from siamese_demo.limits.RANGES)."""
     out = dict(s)
-    for name, options in (("loss", LOSSES), ("distance", DISTANCES), ("mining", MINERS), ("optimizer", OPTIMIZERS),
+    for name, options in (("loss", LOSS_CHOICES), ("distance", DISTANCES), ("mining", MINERS), ("optimizer", OPTIMIZERS),
                           ("threshold_policy", POLICIES), ("split_mode", SPLIT_MODES)):
         out[name] = check_choice(s[name], name, options)
     for name in RANGES:
@@ -172,11 +180,13 @@ def _config(base, data, s: dict[str, Any]):
     aug = AugmentConfig(enabled=bool(s["augment"]), rotation=float(s["rotation"]), crop_scale=float(s["crop_scale"]),
                         color_jitter=float(s["color_jitter"]), jitter=float(s["jitter"]), scaling=float(s["scaling"]),
                         warp=float(s["warp"]), word_dropout=float(s["word_dropout"]))
-    over = dict(loss=s["loss"], mining=s["mining"], batch_size=int(s["batch_size"]), epochs=int(s["epochs"]),
+    over = dict(mining=s["mining"], batch_size=int(s["batch_size"]), epochs=int(s["epochs"]),
                 optimizer=s["optimizer"], weight_decay=float(s["weight_decay"]), lr_patience=int(s["lr_patience"]),
                 early_stopping_patience=int(s["patience"]), threshold_policy=s["threshold_policy"],
                 target_far=float(s["target_far"]), seed=int(s["seed"]), time_budget_s=budget, augment=aug,
                 device="auto")
+    if s["loss"] != "auto":
+        over["loss"] = s["loss"]
     if s["margin"]:
         over["margin"] = float(s["margin"])
     if s["lr"]:
@@ -203,7 +213,7 @@ def start(runner, store, modality_label: str, use_sample: bool, upload: str | No
     cfg = _config(base, data, s)
     prepared = prepare(base, data, s["split_mode"], seed)  # refuse unusable data now, not in the queue
     store.folder(owner)  # the visitor's private folder exists from now on
-    label = "sample" if use_sample else re.sub(r"[^A-Za-z0-9_-]+", "_", Path(upload).stem)[:40]
+    label = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(upload).stem)[:40] if upload else "sample"
 
     def work(job):
         result = finetune(base, data, cfg, [job.on_event], job.cancel, split_mode=s["split_mode"],
@@ -303,8 +313,9 @@ def watch(runner, links, state: dict | None, request: gr.Request | None = None):
     curves = plots.training_curves(job.epochs, job.marks) if job.epochs else None
     if job.finished_ok:
         yield (_status_html(job, runner), curves, *_report_outputs(job, links, owner))
-    else:
-        yield (_status_html(job, runner), curves, {"state": job.state, "message": job.message}, *empty[1:])
+    else:  # a failed run: nothing of an earlier run stays on the page
+        yield (_status_html(job, runner), curves, {"state": job.state, "message": job.message}, "", None, None, None,
+               None, "")
 
 
 def cancel(runner, state: dict | None, request: gr.Request | None = None) -> str:
@@ -363,8 +374,9 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                                  "be built", visible=False, interactive=False, wrap=True)
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            loss = CheckedRadio(["contrastive", "triplet", "bce"], value="triplet", label="Loss",
-                            info="bce adds a pair classifier head on top of the encoder")
+            loss = CheckedRadio(list(LOSS_CHOICES), value="auto", label="Loss (auto: triplet for class labels, "
+                                "contrastive for pairs, bce for a base with a pair head)",
+                                info="bce adds a pair classifier head on top of the encoder")
             distance = CheckedRadio(["euclidean", "cosine"], value="euclidean", label="Distance (from-scratch models; "
                                 "a base model keeps its own)")
             margin = CheckedNumber(0, label="Margin (0 = the loss's default; 'Check the data' suggests one)")
@@ -425,6 +437,24 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
 
     modality.change(common.friendly("change the data type")(on_modality), modality, [base, sample_info],
                     api_name="finetune_modality")
+
+    def clear_results(state, request: gr.Request):
+        """New data: the last report, curves and download go, and 'Use this model' forgets that run
+        (a run still queued or running keeps its status and can still be cancelled)."""
+        job = runner.get(_owner(request), (state or {}).get("job"))
+        if job is not None and job.state in (QUEUED, RUNNING):
+            head = (gr.update(), gr.update(), gr.update())
+        else:
+            head = ({}, "No run yet.", None)
+        return (*head, {}, "", None, None, None, None, "", "", {}, "")
+
+    cleared = [job_state, status, curves, result_json, report_md, roc, hist, proj, hardest, download, summary_md,
+               summary_json, use_msg]
+    for comp in (modality, use_sample, upload):
+        comp.change(clear_results, job_state, cleared, queue=False, show_progress="hidden",
+                    api_visibility="private")
+    upload.upload(lambda f: gr.update(value=False) if f else gr.update(), upload, use_sample, queue=False,
+                  show_progress="hidden", api_visibility="private")  # an upload is used: untick the sample
     check.click(common.friendly("read the dataset")(check_data),
                 [modality, use_sample, upload, base, split_mode, loss, seed],
                 [summary_json, summary_md, preview_gallery, preview_table, margin], api_name="check_data")
