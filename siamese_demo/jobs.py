@@ -335,7 +335,7 @@ class Priority:
     to start while any decision is running, up to ``max_wait_s``; decisions never wait for it.
     One per app; thread-safe."""
 
-    def __init__(self, max_wait_s: float = 1.0):
+    def __init__(self, max_wait_s: float = 0.25):
         self.max_wait_s = max_wait_s
         self._cond = threading.Condition()
         self._deciding = 0
