@@ -6,13 +6,18 @@
 
     .venv/bin/python benchmarks/quality.py --stsb ../shared/datasets/stsb --text-pairs ../shared/datasets/text_pairs
 
+    .venv/bin/python benchmarks/quality.py --faces ../shared/datasets/faces/lfw_100 \
+        --signatures ../shared/datasets/signatures/svc2004_users13-40
+
 Image: 20-way one-shot accuracy (400 trials, Koch et al.'s protocol) and verification AUC on
 the held-out alphabets of the Omniglot recipe, against raw-pixel nearest neighbour; the one-shot
 figure is also computed through ``SiameseModel.rank`` on the same trials and asserted equal. Text: STS-B
 test Spearman, AUC and accuracy at the saved threshold against TF-IDF cosine; with ``--text-pairs``
 also STS 2012-2016 (pairs not in STS-B), PAWS-Wiki dev and a QQP sample. Series: zero-shot 1-NN
 accuracy in embedding space on UCR
-datasets held out from training, against 1-NN Euclidean and 1-NN DTW (aeon).
+datasets held out from training, against 1-NN Euclidean and 1-NN DTW (aeon). Photos (``--faces``
+with ``--signatures``): face verification AUC on held-out LFW people and genuine-vs-forgery AUC on held-out
+SVC2004 writers, every image model against grey 64 x 64 raw pixels.
 """
 from __future__ import annotations
 
@@ -66,6 +71,8 @@ def image_table(zip_path: str, seed: int = 0) -> list[str]:
         auc = evaluate_model(model, test, 2000, seed)["auc"]
         rows.append(f"| {name} | {model.num_parameters():,} | {acc:.3f} | {acc_rank:.3f} ({rank_s:.0f} s) | "
                     f"{auc:.3f} | {per_item_ms(model, test.items[:256]):.2f} |")
+        if name != sd.DEFAULT_MODELS["image"]:
+            continue  # one raw-pixel row: with the default (Omniglot) model's preprocessing
         raw = one_shot(model, test, seed=seed, raw=True)
         # raw-pixel baseline: the same preprocessing, Euclidean distance between pixel vectors
         from siamese_demo.pairs import make_pairs
@@ -74,6 +81,37 @@ def image_table(zip_path: str, seed: int = 0) -> list[str]:
         i, j, y = make_pairs(test.label_ids(), 2000, seed)
         raw_auc = ev.roc_auc(np.linalg.norm(px[i] - px[j], axis=1), y)
         rows.append(f"| raw pixels, nearest neighbour (baseline) | 0 | {raw:.3f} | - | {raw_auc:.3f} | - |")
+    return rows
+
+
+def photo_table(faces: str, signatures: str, seed: int = 0) -> list[str]:
+    """Face verification on held-out LFW people and signature verification on held-out SVC2004 writers
+    (``siamese_demo.recipes.verification_sets``: people / writers split 50/25/25 with ``seed``), every
+    shipped image model against grey 64 x 64 raw pixels (cosine)."""
+    from siamese_demo.recipes.verification_sets import (RawPixels, auc, face_distances, face_splits,
+                                                        signature_scores, signature_splits)
+
+    people, writers = face_splits(faces, seed)["test"], signature_splits(signatures, seed)["test"]
+    rows = [f"| model | params | faces: verification AUC ({len(people)} test people) | accuracy at saved threshold "
+            f"| signatures: AUC genuine vs skilled forgery, mean distance to 5 references ({len(writers)} test writers) "
+            "| the same, min distance | ms / photo |", "|---|---|---|---|---|---|---|"]
+    for name, embedder in [(m, None) for m in models_of("image")] + [("raw pixels, grey 64 x 64, cosine (baseline)",
+                                                                        RawPixels(64))]:
+        model = embedder or sd.load(name)
+        t = time.perf_counter()
+        fd, fy = face_distances(model, people)
+        ms = (time.perf_counter() - t) / sum(len(v) for v in people.values()) * 1000
+        sig = signature_scores(model, writers)
+        s_mean, s_min, sy = sig["mean"], sig["min"], sig["labels"]
+        if embedder is None:
+            from siamese_demo import evaluate as ev
+
+            acc = f"{ev.classification_metrics(fd, fy, model.effective_threshold())['accuracy']:.3f}"
+            params, speed = f"{model.num_parameters():,}", f"{ms:.1f}"
+        else:
+            acc, params, speed = "-", "0", "-"
+        rows.append(f"| {name} | {params} | {auc(fd, fy):.3f} | {acc} | {auc(s_mean, sy):.3f} | {auc(s_min, sy):.3f} "
+                    f"| {speed} |")
     return rows
 
 
@@ -228,6 +266,8 @@ def finetune_table(seconds: float, only: list[str] | None = None) -> list[str]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--omniglot", help="omniglot_background_subset.zip")
+    p.add_argument("--faces", help="LFW-style folder, one folder of photos per person (with --signatures)")
+    p.add_argument("--signatures", help="SVC2004-style folder: WRITER/genuine, WRITER/forged (with --faces)")
     p.add_argument("--stsb", help="folder with the STS-B csv files")
     p.add_argument("--text-pairs", help="folder with the STS 2012-2016, PAWS and QQP csv files (needs --stsb)")
     p.add_argument("--text-pairs-only", action="store_true", help="with --text-pairs: skip the STS-B table")
@@ -243,6 +283,11 @@ def main() -> None:
     if args.omniglot:
         print("\n## Image (Omniglot held-out alphabets Korean + Latin, seed %d)\n" % args.seed)
         print("\n".join(image_table(args.omniglot, args.seed)))
+    if args.faces or args.signatures:
+        if not (args.faces and args.signatures):
+            p.error("--faces and --signatures go together")
+        print("\n## Photos: faces (LFW) and signatures (SVC2004), held-out people and writers, seed %d\n" % args.seed)
+        print("\n".join(photo_table(args.faces, args.signatures, args.seed)))
     if args.stsb and not args.text_pairs_only:
         print("\n## Text (STS-B test, never used for training or tuning)\n")
         print("\n".join(text_table(args.stsb, args.seed)))

@@ -34,7 +34,10 @@ class AugmentConfig:
         return asdict(self)
 
 
-def image_augmentation(cfg: AugmentConfig, size: int) -> Callable[[torch.Tensor], torch.Tensor]:
+def image_augmentation(cfg: AugmentConfig, size: int, mean: float | list[float] = 0.0,
+                       std: float | list[float] = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Augment a normalised (C, H, W) image: undo ``mean``/``std`` (colour jitter works on [0, 1]
+    pixels and clips to that range), augment, normalise again."""
     from torchvision.transforms import v2
 
     ops = v2.Compose([
@@ -42,7 +45,15 @@ def image_augmentation(cfg: AugmentConfig, size: int) -> Callable[[torch.Tensor]
         v2.RandomResizedCrop(size, scale=(cfg.crop_scale, 1.0), ratio=(0.9, 1.1), antialias=True),
         v2.ColorJitter(brightness=cfg.color_jitter, contrast=cfg.color_jitter),
     ])
-    return ops
+    if mean == 0.0 and std == 1.0:
+        return ops
+    m = torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1, 1)
+    s = torch.as_tensor(std, dtype=torch.float32).reshape(-1, 1, 1)
+
+    def apply(x: torch.Tensor) -> torch.Tensor:
+        return (ops(x * s + m) - m) / s
+
+    return apply
 
 
 def time_warp(x: torch.Tensor, strength: float, knots: int = 4) -> torch.Tensor:
@@ -86,12 +97,14 @@ def text_augmentation(cfg: AugmentConfig) -> Callable[[torch.Tensor], torch.Tens
     return apply
 
 
-def build_augmentation(modality: str, cfg: AugmentConfig, image_size: int = 64):
-    """The augmentation callable for a modality, or ``None`` when disabled."""
+def build_augmentation(modality: str, cfg: AugmentConfig, image_size: int = 64,
+                       image_mean: float | list[float] = 0.0, image_std: float | list[float] = 1.0):
+    """The augmentation callable for a modality, or ``None`` when disabled (images: ``image_mean`` and
+    ``image_std`` are the preprocessor's normalisation)."""
     if not cfg.enabled:
         return None
     if modality == "image":
-        return image_augmentation(cfg, image_size)
+        return image_augmentation(cfg, image_size, image_mean, image_std)
     if modality == "timeseries":
         return series_augmentation(cfg)
     if modality == "text":

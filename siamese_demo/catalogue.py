@@ -56,7 +56,8 @@ def check_offered(name: Any, modality: str, own: Iterable[str] = ()) -> str:
 
 HEADLINE_METRICS = (("stsb_test_spearman", "STS-B test Spearman"),
                     ("one_shot_20way_test", "20-way one-shot on held-out alphabets"),
-                    ("mean_embedding_1nn", "zero-shot 1-NN accuracy on 6 held-out UCR sets"))
+                    ("mean_embedding_1nn", "zero-shot 1-NN accuracy on 6 held-out UCR sets"),
+                    ("faces_test_auc", "face verification AUC on held-out LFW people"))
 
 
 def headline(name: str) -> str | None:

@@ -30,12 +30,17 @@ def _encoder_owns_weights(model: SiameseModel) -> bool:
 
 
 def save(model: SiameseModel, folder: str | Path, name: str | None = None, card: dict[str, Any] | None = None,
-         sentence_transformers: bool = False, pinned_source: dict[str, Any] | None = None) -> Path:
+         sentence_transformers: bool = False, pinned_source: dict[str, Any] | None = None,
+         weights_dtype: str | None = None) -> Path:
     """Write ``model`` to ``folder`` (created); returns the folder path. With ``sentence_transformers``
     a text Transformer is also written in that library's layout (``folder/sentence_transformer``).
     ``pinned_source`` (a wrapped pretrained model whose weights are unchanged): the encoder's weights are
-    not written; config.json names them instead (``siamese_demo.pretrained``: revision and sha256)."""
+    not written; config.json names them instead (``siamese_demo.pretrained``: revision and sha256).
+    ``weights_dtype="float16"`` stores floating-point tensors in half precision (half the file; :func:`load`
+    casts them back to the model's float32)."""
     folder = Path(folder)
+    if weights_dtype not in (None, "float32", "float16"):
+        raise ValueError(f"weights_dtype must be 'float32' or 'float16', got {weights_dtype!r}")
     if pinned_source is not None and not _encoder_owns_weights(model):
         raise ValueError("pinned_source is only for wrapped pretrained encoders (sentence-transformers)")
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,6 +62,7 @@ def save(model: SiameseModel, folder: str | Path, name: str | None = None, card:
         "head": model.head is not None,
         "threshold": model.threshold,
         "num_parameters": model.num_parameters(),
+        **({"weights_dtype": weights_dtype} if weights_dtype else {}),
         "info": info,
     }
     if isinstance(model.preprocessor, TextPreprocessor):
@@ -70,6 +76,8 @@ def save(model: SiameseModel, folder: str | Path, name: str | None = None, card:
             model.encoder.save_pretrained(folder)
         state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    if weights_dtype == "float16":
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     save_file(tensors, str(folder / "model.safetensors"), metadata={"format": FORMAT})
     (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
     if training is not None:

@@ -27,15 +27,28 @@ def photo_likeness(item: Any) -> tuple[float, float]:
     return float(hsv[..., 1].mean()), mid
 
 
-def image_warning(model, item: Any, which: str) -> str | None:
-    """A warning when an ink-drawing model gets something that looks like a photo."""
+def image_warning(model, item: Any, which: str, photo_model: str | None = None) -> str | None:
+    """A warning when an ink-drawing model gets something that looks like a photo (naming
+    ``photo_model``, a model that knows photos, when there is one)."""
     if not is_ink_model(model):
         return None
     colour, mid = photo_likeness(item)
     if colour > 0.12 or mid > 0.35:
         what = "a colour photo" if colour > 0.12 else "a photo or a scan with many grey tones"
+        instead = f"; choose {photo_model} for photos" if photo_model else ""
         return (f"the {which} image looks like {what}, and this model was trained on handwritten characters "
-                "only: its answer says nothing reliable about photos")
+                f"only: its answer says nothing reliable about photos{instead}")
+    return None
+
+
+def photo_model(names: list[str], load) -> str | None:
+    """The first of ``names`` (image models) that is not an ink-drawing model; ``load(name)`` gives it."""
+    for name in names:
+        try:
+            if not is_ink_model(load(name)):
+                return name
+        except Exception:  # noqa: BLE001 - an unavailable model is simply not suggested
+            continue
     return None
 
 

@@ -50,7 +50,8 @@ def image_occlusion(model: SiameseModel, a: Any, b: Any, patch: int | None = Non
             count[r: r + patch, c: c + patch] += 1
         heat = heat / np.maximum(count, 1)
         heats.append(heat / heat.max() if heat.max() > 0 else heat)
-    pix = [t.mean(0).numpy() for t in (ta, tb)]
+    undo = getattr(model.preprocessor, "denormalize", lambda t: t)  # pixels as seen, before normalisation
+    pix = [undo(t).mean(0).numpy() for t in (ta, tb)]
     return heats[0], heats[1], pix[0], pix[1]
 
 

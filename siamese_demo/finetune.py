@@ -103,7 +103,7 @@ def suggest_margin(model: SiameseModel, train: Samples | PairSet, loss: str, see
 def default_config(base: SiameseModel, data: Samples | PairSet, **overrides) -> TrainConfig:
     """Settings that work for a first run: triplet loss with semi-hard mining for class-labelled
     data, the base model's loss for explicit pairs (contrastive when it was triplet), binary
-    cross-entropy for a base with a pair head; learning rate 3e-4 from a trained base (1e-3 from
+    cross-entropy for a base with a pair head; learning rate 3e-4 from a trained or pretrained base (1e-3 from
     scratch), early stopping on validation AUC, a two-minute budget. ``overrides`` win.
 
     Chosen on the sample datasets' validation splits: on the WordNet topics, contrastive at a tenth
@@ -115,7 +115,8 @@ def default_config(base: SiameseModel, data: Samples | PairSet, **overrides) -> 
         loss = "triplet"
     else:
         loss = "contrastive" if trained.get("loss", "contrastive") == "triplet" else trained.get("loss", "contrastive")
-    lr = 3e-4 if trained else 1e-3
+    pretrained = bool(base.info.get("training"))  # a pretrained base records where its weights came from
+    lr = 3e-4 if trained or pretrained else 1e-3
     graded = isinstance(data, PairSet) and data.graded
     cfg = dict(loss=loss, mining=trained.get("mining", "semihard"), lr=lr, epochs=15, batch_size=32,
                weight_decay=1e-4, early_stopping_patience=4, lr_patience=2,
@@ -170,7 +171,9 @@ def view_pairs(model: SiameseModel, data: Samples, seed: int = 0):
     another item (different). Returns distances, labels and the (item, viewed item) indices."""
     from .augment import AugmentConfig, build_augmentation
 
-    view = build_augmentation(model.modality, AugmentConfig(enabled=True), getattr(model.preprocessor, "size", 64))
+    pre = model.preprocessor
+    view = build_augmentation(model.modality, AugmentConfig(enabled=True), getattr(pre, "size", 64),
+                              getattr(pre, "mean", 0.0), getattr(pre, "std", 1.0))
     n = len(data)
     if n < 2:
         raise DataError("evaluation needs at least two samples")

@@ -113,21 +113,45 @@ def _flatten_alpha(img: Image.Image) -> Image.Image:
     return img
 
 
+FITS = ("stretch", "center_crop", "pad")
+RESAMPLING = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
+
+
 @dataclass
 class ImagePreprocessor:
-    """Greyscale/RGB, optional auto-invert and crop-to-content, resize, normalise.
+    """Greyscale/RGB, optional auto-invert and crop-to-content, fit to a square, normalise.
 
     ``invert="auto"`` makes the background dark and strokes bright whatever the input
     (decided from the border pixels), so dark-on-light and light-on-dark drawings match.
+    ``fit`` says how a non-square image becomes ``size`` x ``size``: ``stretch`` (resize both
+    sides, the aspect ratio is lost), ``center_crop`` (resize the short side to ``size / crop_fraction``,
+    then cut the centre, as ImageNet models are evaluated) or ``pad`` (resize the long side to ``size``,
+    then pad to a square with the median colour of the image's border). ``mean`` and ``std`` are one
+    number for every channel or one per channel (RGB order).
     """
 
     size: int = 64
     channels: int = 1
     invert: str = "auto"             # "auto", "never", "always"
     crop_to_content: bool = False    # crop to the strokes' bounding box, pad to a square
-    mean: float = 0.0
-    std: float = 1.0
+    mean: float | list[float] = 0.0
+    std: float | list[float] = 1.0
+    fit: str = "stretch"             # "stretch", "center_crop" or "pad"
+    crop_fraction: float = 0.875     # with fit="center_crop": the share of the short side kept
+    interpolation: str = "bilinear"  # "bilinear" or "bicubic"
     kind: str = field(default="image", init=False)
+
+    def __post_init__(self) -> None:
+        if self.fit not in FITS:
+            raise ValueError(f"fit must be one of {FITS}, got {self.fit!r}")
+        if self.interpolation not in RESAMPLING:
+            raise ValueError(f"interpolation must be one of {tuple(RESAMPLING)}, got {self.interpolation!r}")
+        for name in ("mean", "std"):
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                if len(value) != self.channels:
+                    raise ValueError(f"{name} has {len(value)} values for {self.channels} channel(s)")
+                setattr(self, name, [float(v) for v in value])
 
     def to_pil(self, item: Any, name: str | None = None) -> Image.Image:
         """The image as the model sees it (before normalisation), as a PIL image."""
@@ -140,19 +164,53 @@ class ImagePreprocessor:
         if self.crop_to_content:
             arr = _crop_square(arr, grey)
         out = Image.fromarray((arr * 255).round().astype(np.uint8))
-        return out.resize((self.size, self.size), Image.Resampling.BILINEAR)
+        return _fit_square(out, self.size, self.fit, self.crop_fraction, RESAMPLING[self.interpolation])
+
+    def _stats(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (-1, 1, 1)
+        return (torch.as_tensor(self.mean, dtype=t.dtype).reshape(shape),
+                torch.as_tensor(self.std, dtype=t.dtype).reshape(shape))
 
     def encode(self, item: Any, name: str | None = None) -> torch.Tensor:
         arr = np.asarray(self.to_pil(item, name), dtype=np.float32) / 255.0
         t = torch.from_numpy(arr)
         t = t[None] if t.ndim == 2 else t.permute(2, 0, 1)
-        return (t - self.mean) / self.std
+        mean, std = self._stats(t)
+        return (t - mean) / std
+
+    def denormalize(self, t: torch.Tensor) -> torch.Tensor:
+        """Undo the normalisation of :meth:`encode`: (C, H, W) or (B, C, H, W) back to [0, 1] pixels."""
+        mean, std = self._stats(t)
+        return t * std + mean
 
     def collate(self, items: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"pixels": torch.stack(items)}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _fit_square(img: Image.Image, size: int, fit: str, crop_fraction: float,
+                resample: Image.Resampling) -> Image.Image:
+    """``img`` as a ``size`` x ``size`` image: stretched, centre-cropped or padded (see ImagePreprocessor)."""
+    w, h = img.size
+    if fit == "stretch":
+        return img.resize((size, size), resample)
+    if fit == "center_crop":
+        short = max(size, int(round(size / crop_fraction)))
+        scale = short / min(w, h)
+        nw, nh = max(short, int(round(w * scale))), max(short, int(round(h * scale)))
+        img = img.resize((nw, nh), resample)
+        left, top = (nw - size) // 2, (nh - size) // 2
+        return img.crop((left, top, left + size, top + size))
+    scale = size / max(w, h)  # pad
+    nw, nh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+    arr = np.asarray(img)
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    colour = np.median(border, axis=0).round().astype(np.uint8)
+    canvas = Image.new(img.mode, (size, size), tuple(colour.tolist()) if colour.ndim else int(colour))
+    canvas.paste(img.resize((nw, nh), resample), ((size - nw) // 2, (size - nh) // 2))
+    return canvas
 
 
 def _border_is_bright(grey: np.ndarray) -> bool:

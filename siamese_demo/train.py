@@ -132,9 +132,11 @@ class _Data:
         aug_cfg = cfg.augment
         if not self.pairs_mode and train.labels is None and not aug_cfg.enabled:
             aug_cfg = AugmentConfig(**{**aug_cfg.to_dict(), "enabled": True})  # views need augmentation
-        size = getattr(model.preprocessor, "size", 64)
-        self.augment = build_augmentation(model.modality, aug_cfg, size)
-        self.view = build_augmentation(model.modality, AugmentConfig(**{**aug_cfg.to_dict(), "enabled": True}), size)
+        pre = model.preprocessor
+        norm = dict(image_size=getattr(pre, "size", 64), image_mean=getattr(pre, "mean", 0.0),
+                    image_std=getattr(pre, "std", 1.0))
+        self.augment = build_augmentation(model.modality, aug_cfg, **norm)
+        self.view = build_augmentation(model.modality, AugmentConfig(**{**aug_cfg.to_dict(), "enabled": True}), **norm)
         if self.pairs_mode:
             if cfg.loss == "triplet":
                 raise DataError("triplet loss needs class labels (a text,label file or class folders), "
@@ -156,22 +158,25 @@ class _Data:
         return self.augment(t) if self.augment is not None else t
 
     def _build_val(self, val) -> None:
+        """Validation pairs as indices into ``self.vpool`` (each distinct tensor once, so validation embeds it
+        once however many pairs it is in): ``vi``, ``vj`` the pairs, ``vneg`` a negative per pair (triplet loss)."""
         gen = torch.Generator().manual_seed(self.cfg.seed + 1)
         state = torch.get_rng_state()
         torch.manual_seed(self.cfg.seed + 1)
         try:
             if isinstance(val, PairSet):
-                self.va, self.vb = self.model.prepare(val.a), self.model.prepare(val.b)
+                n = len(val)
+                self.vpool = self.model.prepare(val.a) + self.model.prepare(val.b)
+                self.vi, self.vj = np.arange(n), n + np.arange(n)
                 self.vy = np.asarray(val.labels, dtype=np.float32)
                 self.v_graded = val.graded
                 self.vneg = None
             elif val.labels is not None:
-                tx, labels = self.model.prepare(val.items, val.names), val.label_ids()
-                i, j, y = make_pairs(labels, self.cfg.val_pairs, seed=self.cfg.seed + 1)
-                self.va, self.vb, self.vy = [tx[k] for k in i], [tx[k] for k in j], y
+                self.vpool, labels = self.model.prepare(val.items, val.names), val.label_ids()
+                self.vi, self.vj, self.vy = make_pairs(labels, self.cfg.val_pairs, seed=self.cfg.seed + 1)
                 # a negative for each pair, for the triplet validation loss
                 rng = np.random.default_rng(self.cfg.seed + 2)
-                self.vneg = [tx[rng.choice(np.flatnonzero(labels != labels[k]))] for k in i]
+                self.vneg = np.array([rng.choice(np.flatnonzero(labels != labels[k])) for k in self.vi], dtype=int)
                 self.v_graded = False
             else:
                 tx = self.model.prepare(val.items, val.names)
@@ -179,11 +184,12 @@ class _Data:
                     raise DataError("validation needs at least two samples")
                 n = len(tx)
                 other = (np.arange(n) + 1 + torch.randint(n - 1, (n,), generator=gen).numpy()) % n
-                self.va = tx + tx
-                self.vb = [self.view(t) for t in tx] + [self.view(tx[k]) for k in other]
-                self.vy = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
+                views = [self.view(t) for t in tx] + [self.view(tx[k]) for k in other]
                 negatives = [self.view(tx[k]) for k in other]
-                self.vneg = negatives + negatives  # only the positive rows' negatives are used
+                self.vpool = tx + views + negatives
+                self.vi, self.vj = np.r_[np.arange(n), np.arange(n)], n + np.arange(2 * n)
+                self.vy = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
+                self.vneg = np.r_[3 * n + np.arange(n), 3 * n + np.arange(n)]  # only the positive rows' are used
                 self.v_graded = False
         finally:
             torch.set_rng_state(state)
@@ -249,11 +255,11 @@ def _loss_for_pairs(model, ea, eb, y, cfg, losses):
 def _validate(model: SiameseModel, data: _Data, cfg: TrainConfig, losses) -> dict[str, Any]:
     model.eval()
     dev = model.device
-    ea = model.embed_tensors(data.va).to(dev)
-    eb = model.embed_tensors(data.vb).to(dev)
+    emb = model.embed_tensors(data.vpool).to(dev)  # each distinct validation item once
+    ea, eb = emb[torch.as_tensor(data.vi)], emb[torch.as_tensor(data.vj)]
     y = torch.as_tensor(data.vy, device=dev)
     if cfg.loss == "triplet":
-        en = model.embed_tensors(data.vneg).to(dev)
+        en = emb[torch.as_tensor(data.vneg)]
         pos = y >= 0.5
         loss = losses["triplet"](ea[pos], eb[pos], en[pos])
     else:

@@ -12,7 +12,7 @@ LAZY_MODULES = (
     "narwhals", "narwhals.stable.v1", "narwhals.stable.v2", "plotly", "plotly.graph_objects", "plotly.express",
     "plotly.subplots", "plotly.io", "scipy.stats", "scipy.optimize", "sklearn", "sklearn.metrics",
     "sklearn.linear_model", "sklearn.decomposition", "sklearn.model_selection", "sklearn.neighbors",
-    "torchvision", "torchvision.transforms.v2", "tokenizers", "safetensors.torch", "pandas",
+    "torchvision", "torchvision.transforms.v2", "timm", "tokenizers", "safetensors.torch", "pandas",
     "siamese_demo.plots", "siamese_demo.evaluate", "siamese_demo.train", "siamese_demo.finetune",
     "siamese_demo.augment", "siamese_demo.explain", "siamese_demo.card", "siamese_demo.checkpoint",
 )

@@ -87,6 +87,7 @@ def test_colour_photo_on_the_handwriting_model_gets_a_warning_not_an_answer(clie
         paths.append(handle_file(str(p)))
     out = client.predict(paths[0], paths[1], "omniglot-cnn", True, 0.5, api_name="/compare_images")
     assert out[0]["warnings"] and "colour photo" in out[0]["warnings"][0]
+    assert "choose image-efficientnet-lite0" in out[0]["warnings"][0]
     assert "No reliable answer" in out[1] and "sure" not in out[1]
     drawing = client.predict(handle_file(str(ROOT / "examples/images/latin_c01_a.png")),
                              handle_file(str(ROOT / "examples/images/latin_c01_b.png")), "omniglot-cnn", True, 0.5,

