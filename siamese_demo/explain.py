@@ -103,21 +103,28 @@ def series_contributions(model: SiameseModel, a: Any, b: Any, windows: int = 16)
     return out[0], out[1]
 
 
+EXPLAINED_WORDS = 64  # words coloured per text: each is one more forward pass of the whole text
+
+
 def word_contributions(model: SiameseModel, a: str, b: str, max_words: int | None = None
                        ) -> tuple[list[tuple[str, float | None]], list[tuple[str, float | None]]]:
     """Per-word contribution for each text, on whole words in their original case: the increase in
     distance when the word is removed from the text (positive = the word makes the texts look alike).
-    Only the first ``max_words`` words (default: the model's token budget) are varied, since the
-    model reads no further; later words get ``None``."""
+    Only the first ``max_words`` words (default: the model's token budget, at most
+    ``EXPLAINED_WORDS``) are varied; later words get ``None``. Each text is cut after the words the
+    model can read (every word is at least one token), so a long text costs no more than a short one."""
     import re
 
-    cap = max_words or int(getattr(model.preprocessor, "max_length", 64))
+    budget = int(getattr(model.preprocessor, "max_length", EXPLAINED_WORDS))
+    cap = max_words or min(budget, EXPLAINED_WORDS)
     out = []
     for x, y in ((a, b), (b, a)):
         words = re.findall(r"\S+", x)
+        seen = " ".join(words[: budget + 1])  # all the model reads, even with one word removed
         n = min(len(words), cap) if len(words) > 1 else 0
-        variants = [" ".join(words[:i] + words[i + 1:]) for i in range(n)]
-        tx, ty = model.prepare([x, y], ["text", "other text"])
+        variants = [" ".join(words[:i] + words[i + 1: budget + 1]) for i in range(n)]
+        other = " ".join(re.findall(r"\S+", y)[: budget + 1])
+        tx, ty = model.prepare([seen, other], ["text", "other text"])
         base = float(_distances_to(model, [tx], ty)[0])
         d = _distances_to(model, model.prepare(variants), ty) if variants else np.zeros(0)
         out.append([(w, float(d[i] - base) if i < n else None) for i, w in enumerate(words)])
@@ -130,10 +137,16 @@ def word_contributions(model: SiameseModel, a: str, b: str, max_words: int | Non
 EXPLANATIONS = EmbeddingCache(max_entries=256)
 
 
-def cached_explanation(fn, model: SiameseModel, a: Any, b: Any):
-    """``fn(model, a, b)`` (image_occlusion, word_contributions, series_contributions), from the cache
-    when the same model has explained the same pair before."""
+def cached_call(model: SiameseModel, a: Any, b: Any, tag: str, compute):
+    """``compute()`` for the pair (a, b) and ``model``, from the cache when the same model has done
+    the same ``tag`` for the same pair before (raw strings are part of the key)."""
     raw = hashlib.blake2b("\x1f".join(x for x in (a, b) if isinstance(x, str)).encode("utf-8", "replace"),
                           digest_size=16).hexdigest()
     tensors = model.prepare([a, b], ["first input", "second input"])
-    return EXPLANATIONS.cached(model, tensors, lambda: fn(model, a, b), tag=f"{fn.__name__}:{raw}")
+    return EXPLANATIONS.cached(model, tensors, compute, tag=f"{tag}:{raw}")
+
+
+def cached_explanation(fn, model: SiameseModel, a: Any, b: Any):
+    """``fn(model, a, b)`` (image_occlusion, word_contributions, series_contributions), from the cache
+    when the same model has explained the same pair before."""
+    return cached_call(model, a, b, fn.__name__, lambda: fn(model, a, b))

@@ -231,6 +231,16 @@ def result_markdown(payload: dict[str, Any], model) -> str:
     )
 
 
+def explanation_view(model, a: Any, b: Any, payload: dict[str, Any] | None, tab: str, build: Callable) -> tuple:
+    """A tab's whole explanation output (the distribution plot first, then ``build()``'s views), cached
+    per model, pair and threshold: the figures are the expensive part (tens of ms of plotly each)."""
+    from siamese_demo.explain import cached_call
+
+    payload = payload or {}
+    return cached_call(model, a, b, f"view:{tab}:{payload.get('threshold')}",
+                       lambda: (distribution_plot(payload, model), *build()))
+
+
 def distribution_plot(payload: dict[str, Any], model):
     from siamese_demo.plots import distance_on_distributions
 
@@ -288,11 +298,17 @@ def encoder_comparison(title: str, what: str, inputs: list, compare: Callable, a
     button.click(friendly("compare the encoders")(compare), inputs, table, api_name=api_name)
 
 
-# Explanations (occlusion maps, leave-one-out tokens, series shading: dozens of forward passes) and
-# searches run one at a time in their own queue, so they never hold up a decision; decisions (two
-# forward passes, 4-35 ms) run two at a time per tab, one per vCPU of a basic Space.
+# Explanations (occlusion maps, leave-one-out words, series shading and the plots: dozens of forward
+# passes and tens of ms of plotly) run one at a time in their own queue, cached per model, pair and
+# threshold, and wait up to 0.25 s while decisions run (jobs.Priority), so they never hold up a decision.
+# Decisions (two forward passes, 4-21 ms of model time) run four at a time per tab. Measured with
+# benchmarks/latency.py (16 gradio_client visitors x 25 comparisons, app.py in its own process, 2 cores,
+# 2026-11-26): decisions 2 per tab and explanations uncached: p95 1156 ms to decision, 3579 ms to
+# explanation; explanations cached: 1419 / 3409 (2 per tab) and 1178 / 2684 ms (4 per tab). Two
+# explanations at a time or no priority gate were no better. The visitors' own client threads use
+# about two thirds of the CPU in that run (27.7 s of 43.6 s), which is most of what is left.
 EXPLAIN_CONCURRENCY = 1
-DECISION_CONCURRENCY = 2
+DECISION_CONCURRENCY = 4
 
 
 def prioritized(fn: Callable, section: Callable | None) -> Callable:

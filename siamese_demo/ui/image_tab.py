@@ -56,9 +56,12 @@ def explain_images(image_a: Any, image_b: Any, model, sketch_a: Any = None, sket
                    payload: dict | None = None):
     """Where the pair falls among the validation pairs, and occlusion heatmaps over both images."""
     a, b = _pick(image_a, sketch_a, "first"), _pick(image_b, sketch_b, "second")
-    heat_a, heat_b, pix_a, pix_b = cached_explanation(image_occlusion, model, a, b)
-    return (common.distribution_plot(payload or {}, model), heatmap_overlay(pix_a, heat_a),
-            heatmap_overlay(pix_b, heat_b))
+
+    def build():
+        heat_a, heat_b, pix_a, pix_b = cached_explanation(image_occlusion, model, a, b)
+        return heatmap_overlay(pix_a, heat_a), heatmap_overlay(pix_b, heat_b)
+
+    return common.explanation_view(model, a, b, payload, "image", build)
 
 
 def search_images(query: Any, gallery: list | None, use_bundled: bool, model, threshold: float | None):

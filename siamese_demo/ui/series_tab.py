@@ -112,7 +112,8 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     def explain(file_a, text_a, file_b, text_b, model_name: str, payload=None, request: gr.Request = None):
         """The pair among the validation pairs, and the occlusion shading of both series."""
         m = common.visitor_model(store, request, model_name, "timeseries")
-        return common.distribution_plot(payload or {}, m), explain_series(*_pair(file_a, text_a, file_b, text_b), m)
+        a, b = _pair(file_a, text_a, file_b, text_b)
+        return common.explanation_view(m, a, b, payload, "series", lambda: (explain_series(a, b, m),))
 
     common.wire_compare(btn, common.friendly("compare the series")(run),
                         [file_a, text_a, file_b, text_b, model, use_saved, thr],

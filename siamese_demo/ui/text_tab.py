@@ -15,8 +15,8 @@ from .examples import GALLERY, TEXT_GALLERY, text_examples
 
 EXPLAIN = ("**How the word colours are made (leave one out):** each word is removed in turn and the "
            "distance to the other text is measured again. Red words made the texts look alike "
-           "(removing them increases the distance); blue ones pulled them apart. Words past what the model "
-           "reads (its token limit) stay uncoloured.")
+           "(removing them increases the distance); blue ones pulled them apart. Only the first 64 words are "
+           "coloured; words past what the model reads (its token limit) would change nothing.")
 
 
 def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold: bool = True,
@@ -88,7 +88,8 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     def explain(text_a: str, text_b: str, model_name: str, payload=None, request: gr.Request = None):
         """The pair among the validation pairs, and leave-one-word-out colours for both texts."""
         m = common.visitor_model(store, request, model_name, "text")
-        return (common.distribution_plot(payload or {}, m), *explain_texts(text_a, text_b, m))
+        check_text(text_a, "the first text"), check_text(text_b, "the second text")
+        return common.explanation_view(m, text_a, text_b, payload, "text", lambda: explain_texts(text_a, text_b, m))
 
     common.wire_compare(btn, common.friendly("compare the texts")(run), [text_a, text_b, model, use_saved, thr],
                         [result_json, result_md, state], common.friendly("explain the comparison")(explain),
