@@ -24,6 +24,22 @@ SINE = " ".join(f"{v:.4f}" for v in np.sin(np.linspace(0, 12, 150)))
 STEP = " ".join(f"{v:.1f}" for v in np.r_[np.zeros(75), np.ones(75)])
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of another process so far (Linux /proc)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """User + system CPU seconds of this process (the client threads) so far."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def startup_seconds() -> float:
     """`python app.py` to the page answering (a fresh process, nothing cached in it)."""
     t = time.perf_counter()
@@ -180,11 +196,13 @@ def main() -> None:
                 with lock:
                     errors.append(repr(exc))
 
+    server_cpu0, client_cpu0 = process_cpu_s(server.pid), own_cpu_s()
     t0 = time.perf_counter()
     threads = [threading.Thread(target=visitor, args=(k,)) for k in range(args.visitors)]
     [t.start() for t in threads]
     [t.join() for t in threads]
     wall = time.perf_counter() - t0
+    server_cpu, client_cpu = process_cpu_s(server.pid) - server_cpu0, own_cpu_s() - client_cpu0
     stop(server)
     q = np.percentile(np.array(lat) * 1000, [50, 95]) if lat else [float("nan")] * 2
     qe = np.percentile(np.array(lat_explain) * 1000, [50, 95]) if lat_explain else [float("nan")] * 2
@@ -196,6 +214,8 @@ def main() -> None:
           f"{wall:.1f} s |")
     if errors:
         print("first error:", errors[0])
+    print(f"\nCPU during the load run: server {server_cpu:.1f} s, the visitors' client threads {client_cpu:.1f} s "
+          f"(of {2 * wall:.1f} core-seconds on 2 cores).")
     if not args.no_training:
         during_training()
 

@@ -2,12 +2,11 @@
 
     .venv/bin/python scripts/screenshots.py [OUT_DIR]
 
-Starts the app in-process on a free port and drives Debian's headless chromium with Selenium.
+Starts `python app.py` on a free port and drives Debian's headless chromium with Selenium.
 """
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -41,15 +40,11 @@ def full_page(driver, path: Path) -> None:
 def main() -> None:
     from selenium.webdriver.common.by import By
 
-    from siamese_demo.ui import build_demo
+    from siamese_demo.devserver import start_app, stop
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo = build_demo(warm=False)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    proc, url = start_app()
     try:
         for width in (1400, 400):
             d = driver_for(width)
@@ -65,7 +60,7 @@ def main() -> None:
                 d.set_window_size(width, 2000)
             d.quit()
     finally:
-        demo.close()
+        stop(proc)
     print(out)
 
 

@@ -216,10 +216,6 @@ class VisitorStore:
                     return None
             return write(folder)
 
-    def present(self, owner: str) -> bool:
-        with self._lock:
-            return owner in self._visitors
-
     def add_model(self, owner: str, name: str, model: Any) -> None:
         with self._lock:
             self._entry(owner)["models"][name] = model
@@ -258,10 +254,6 @@ class VisitorStore:
         now = time.time()
         for owner in [o for o, e in self._visitors.items() if now - e["touched"] > self.ttl_s]:
             shutil.rmtree(self._visitors.pop(owner)["dir"], ignore_errors=True)
-
-    def expire(self) -> None:
-        with self._lock:
-            self._expire()
 
     def sweep(self) -> int:
         """Delete expired visitors and every folder under the root that no present visitor owns;

@@ -58,3 +58,17 @@ def launch_app():
         yield url
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """The app served on a free local port for one test module (a module may override it)."""
+    yield from launch_app()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    """A gradio_client session against ``app_url``."""
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)

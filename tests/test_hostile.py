@@ -28,7 +28,6 @@ EX = ROOT / "examples"
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from conftest import launch_app  # noqa: E402
 
 SHIPPED = {"image": "omniglot-cnn", "text": "text-transformer", "timeseries": "series-lstm"}
 OTHER_MODALITY = {"image": "text-transformer", "text": "omniglot-cnn", "timeseries": "omniglot-cnn"}
@@ -43,16 +42,6 @@ FS_HINTS = ("checkpoint folder", "file not found", "No such file", "not found", 
             "config.json", "safetensors", "directory", "Permission")
 SINE = " ".join(f"{v:.4f}" for v in np.sin(np.linspace(0, 12, 120)))
 COS = " ".join(f"{v:.4f}" for v in np.cos(np.linspace(0, 12, 120)))
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    yield from launch_app()
-
-
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
 
 
 # ----------------------------------------------------------------------------- helpers

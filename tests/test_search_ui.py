@@ -5,19 +5,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("gradio_client")
-from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client import handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-
-from conftest import launch_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GAL = ROOT / "examples" / "gallery"
-
-
-@pytest.fixture(scope="module")
-def client():
-    for url in launch_app():
-        yield Client(url, verbose=False)
 
 
 def test_image_search_finds_the_character_in_the_bundled_20_way_set(client):

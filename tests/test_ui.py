@@ -12,17 +12,6 @@ EX = ROOT / "examples"
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from conftest import launch_app  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    yield from launch_app()
-
-
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
 
 
 def _img(name):

@@ -6,6 +6,8 @@ import re
 
 import gradio as gr
 
+from siamese_demo import catalogue
+
 from . import common
 
 KEEP = ("Training data", "Evaluation on held-out data", "Decision threshold", "Limitations", "Intended use")
@@ -15,7 +17,7 @@ _DEV = re.compile(r"python |\.venv|scripts/|reruns/|run_record|--[a-z]")
 def models_markdown() -> str:
     """One line per shipped model: modality, encoder, size, threshold, validation AUC (short columns)."""
     rows = ["| model | data | encoder | parameters | threshold | validation AUC |", "|---|---|---|---|---|---|"]
-    for name, cfg in common.model_configs().items():
+    for name, cfg in catalogue.shipped_configs().items():
         vm = cfg.get("info", {}).get("validation_metrics", {})
         thr = f"{cfg['threshold']:.3f}" if cfg.get("threshold") is not None else "default"
         auc = f"{vm['auc']:.3f}" if "auc" in vm else "-"
@@ -58,7 +60,7 @@ def build(store=None):
                 "and how it did on data it never saw. Full cards and training commands: the repository README.")
     gr.Markdown(models_markdown())
     own = gr.Markdown(own_models_markdown({}))
-    for name in common.model_configs():
+    for name in catalogue.shipped_configs():
         with gr.Accordion(f"Model card: {name}", open=False):
             gr.Markdown(visitor_card((common.sd.MODELS_DIR / name / "README.md").read_text()))
 

@@ -20,11 +20,6 @@ YOURS = "yours: "
 ERROR_SECONDS = 8  # an error message shows once and goes away, instead of following the visitor around
 
 
-def model_configs() -> dict[str, dict[str, Any]]:
-    """config.json of every shipped model (read once; no torch needed)."""
-    return catalogue.shipped_configs()
-
-
 def choices(modality: str) -> list[str]:
     """The models offered on a tab to every visitor (shipped, and the Hub allowlist on a Space)."""
     return catalogue.offered(modality)
@@ -105,7 +100,7 @@ def friendly(action: str) -> Callable:
 def slider_settings(name: str | None, model=None) -> dict[str, float]:
     """Threshold slider range and start value for a model, from its config.json (no loading) or
     the model itself: 0 .. a bit beyond its largest validation distance, starting at its threshold."""
-    cfg = model_configs().get(name or "")
+    cfg = catalogue.shipped_configs().get(name or "")
     if model is not None:
         cfg = {"head": model.head is not None, "distance": model.distance, "info": model.info,
                "threshold": model.threshold}
@@ -254,7 +249,7 @@ def distribution_plot(payload: dict[str, Any], model):
 def model_summary(name: str, model=None) -> str:
     """Next to the picker: what the model is for, its size and its held-out figure (or why it is
     unavailable here)."""
-    cfg = model_configs().get(name)
+    cfg = catalogue.shipped_configs().get(name)
     if model is not None:
         rep = model.info.get("finetune_report", {}).get("test", {}).get("finetuned", {})
         return (f"`{name}`: your fine-tuned {type(model.encoder).__name__.replace('Encoder', '')} model "
@@ -350,13 +345,6 @@ def wire_compare(button, run: Callable, inputs: list, decision_out: list, explai
 
 
 SEARCH_COLUMNS = ["rank", "candidate", "distance", "score", "decision"]
-
-
-def search(model, query: Any, candidates: list, names: list[str], threshold: float | None):
-    """One-against-many: the core's ranking of ``candidates`` against ``query``."""
-    from siamese_demo.search import search_candidates
-
-    return search_candidates(model, query, candidates, names, threshold)
 
 
 def search_rows(res) -> list[list]:

@@ -42,10 +42,6 @@ def image_gallery() -> list[str]:
     return sorted(str(p) for p in (ROOT / "gallery" / "omniglot20").glob("*.png"))
 
 
-def image_queries() -> list[str]:
-    """Other drawings of two of the gallery's characters, to try the search with."""
-    return sorted(str(p) for p in (ROOT / "gallery").glob("query_*.png"))
-
 
 TEXT_GALLERY = ["A man is playing a guitar.", "A woman is slicing an onion.", "Two children are swimming in a pool.",
                 "The stock market fell sharply on Monday.", "A cat sleeps on the couch.",

@@ -12,6 +12,7 @@ from siamese_demo.domain import image_warning, is_ink_model, photo_model
 from siamese_demo.errors import DataError
 from siamese_demo.explain import cached_explanation, image_occlusion
 from siamese_demo.plots import heatmap_overlay
+from siamese_demo.search import search_candidates
 
 from . import common
 from .components import SafeImage
@@ -58,7 +59,7 @@ def explain_images(image_a: Any, image_b: Any, model, sketch_a: Any = None, sket
     a, b = _pick(image_a, sketch_a, "first"), _pick(image_b, sketch_b, "second")
 
     def build():
-        heat_a, heat_b, pix_a, pix_b = cached_explanation(image_occlusion, model, a, b)
+        heat_a, heat_b, pix_a, pix_b = image_occlusion(model, a, b)
         return heatmap_overlay(pix_a, heat_a), heatmap_overlay(pix_b, heat_b)
 
     return common.explanation_view(model, a, b, payload, "image", build)
@@ -75,7 +76,7 @@ def search_images(query: Any, gallery: list | None, use_bundled: bool, model, th
         paths, names = image_gallery(), [Path(p).name for p in image_gallery()]
     else:
         raise DataError("the gallery is empty: upload candidate images or tick 'use the bundled 20-way set'")
-    res = common.search(model, query, paths, names, threshold)
+    res = search_candidates(model, query, paths, names, threshold)
     top = paths[res.hits[0].index]
     return res, top
 

@@ -8,9 +8,10 @@ import gradio as gr
 
 from siamese_demo.data import parse_series_text
 from siamese_demo.errors import DataError
-from siamese_demo.explain import cached_explanation, series_contributions
+from siamese_demo.explain import series_contributions
 from siamese_demo.limits import limits
 from siamese_demo.plots import series_pair
+from siamese_demo.search import search_candidates
 
 from . import common
 from .examples import GALLERY, series_example_labels, series_examples, series_gallery
@@ -61,7 +62,7 @@ def compare_series(file_a: str | None, text_a: str, file_b: str | None, text_b: 
 
 def explain_series(a, b, model):
     """Both series as the model sees them, shaded where they matched."""
-    ca, cb = cached_explanation(series_contributions, model, a, b)
+    ca, cb = series_contributions(model, a, b)
     pre = model.preprocessor
     return series_pair(pre.transform(a), pre.transform(b), ca, cb)
 
@@ -144,7 +145,7 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         if not items:
             names, texts = zip(*series_gallery())
             items, names = [parse_series_text(t, name=n) for n, t in zip(names, texts)], list(names)
-        res = common.search(m, query, items, names, common.threshold_arg(use_saved_threshold, threshold, m))
+        res = search_candidates(m, query, items, names, common.threshold_arg(use_saved_threshold, threshold, m))
         fig = explain_series(query, items[res.hits[0].index], m)
         return res.to_dict(), common.search_markdown(res, m), common.search_rows(res), fig
 

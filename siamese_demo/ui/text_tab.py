@@ -6,9 +6,10 @@ import gradio as gr
 
 from siamese_demo.domain import text_warning
 from siamese_demo.errors import DataError
-from siamese_demo.explain import cached_explanation, word_contributions
+from siamese_demo.explain import word_contributions
 from siamese_demo.limits import limits
 from siamese_demo.preprocess import check_text
+from siamese_demo.search import search_candidates
 
 from . import common
 from .examples import GALLERY, TEXT_GALLERY, text_examples
@@ -45,7 +46,7 @@ def _highlight(contrib: list[tuple[str, float | None]]) -> list[tuple[str, float
 def explain_texts(text_a: str, text_b: str, model):
     """Leave-one-word-out colours for both texts."""
     check_text(text_a, "the first text"), check_text(text_b, "the second text")
-    ca, cb = cached_explanation(word_contributions, model, text_a, text_b)
+    ca, cb = word_contributions(model, text_a, text_b)
     return _highlight(ca), _highlight(cb)
 
 
@@ -88,7 +89,6 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     def explain(text_a: str, text_b: str, model_name: str, payload=None, request: gr.Request = None):
         """The pair among the validation pairs, and leave-one-word-out colours for both texts."""
         m = common.visitor_model(store, request, model_name, "text")
-        check_text(text_a, "the first text"), check_text(text_b, "the second text")
         return common.explanation_view(m, text_a, text_b, payload, "text", lambda: explain_texts(text_a, text_b, m))
 
     common.wire_compare(btn, common.friendly("compare the texts")(run), [text_a, text_b, model, use_saved, thr],
@@ -115,7 +115,7 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         m = common.visitor_model(store, request, model_name, "text")
         check_text(query, "the query (first text)")
         items = parse_candidates(candidates) or list(TEXT_GALLERY)
-        res = common.search(m, query, items, items, common.threshold_arg(use_saved_threshold, threshold, m))
+        res = search_candidates(m, query, items, items, common.threshold_arg(use_saved_threshold, threshold, m))
         ea, eb = explain_texts(query, items[res.hits[0].index], m)
         return res.to_dict(), common.search_markdown(res, m), common.search_rows(res), ea, eb
 
