@@ -299,9 +299,10 @@ def encoder_comparison(title: str, what: str, inputs: list, compare: Callable, a
 # Decisions (two forward passes, 4-21 ms of model time) run four at a time per tab. Measured with
 # benchmarks/latency.py (16 gradio_client visitors x 25 comparisons, app.py in its own process, 2 cores,
 # 2026-11-26): decisions 2 per tab and explanations uncached: p95 1156 ms to decision, 3579 ms to
-# explanation; explanations cached: 1419 / 3409 (2 per tab) and 1178 / 2684 ms (4 per tab). Two
-# explanations at a time or no priority gate were no better. The visitors' own client threads use
-# about two thirds of the CPU in that run (27.7 s of 43.6 s), which is most of what is left.
+# explanation; explanations cached: 1419 / 3409 (2 per tab) and 1178-1409 / 2684-3430 ms over three runs
+# (4 per tab). Two explanations at a time or no priority gate were no better. The visitors' own client
+# threads use about three quarters of the CPU in that run (72.5 of 99.2 core-seconds, printed by the
+# benchmark), which is most of what is left.
 EXPLAIN_CONCURRENCY = 1
 DECISION_CONCURRENCY = 4
 
