@@ -20,8 +20,6 @@ sys.path.insert(0, str(ROOT))
 from siamese_demo.devserver import free_port, start_app, stop  # noqa: E402
 EX = ROOT / "examples"
 TEXT_MODEL = "text-minilm"  # the text tab's default (siamese_demo.DEFAULT_MODELS)
-SINE = " ".join(f"{v:.4f}" for v in np.sin(np.linspace(0, 12, 150)))
-STEP = " ".join(f"{v:.1f}" for v in np.r_[np.zeros(75), np.ones(75)])
 
 
 def process_cpu_s(pid: int) -> float:
@@ -49,41 +47,53 @@ def startup_seconds() -> float:
     return took
 
 
-def visitor_image(name: str, visitor: int) -> str:
-    """A copy of an example image that differs per visitor (a PNG text chunk), as real visitors'
-    uploads do; identical uploads from many clients at once would share one cache file."""
+IMAGES = sorted((EX / "gallery" / "omniglot20").glob("*.png")) + sorted((EX / "images").glob("*.png"))
+WHO = ["A man", "A woman", "A child", "An old man", "A girl", "A boy", "A dog", "A chef"]
+DOES = ["is playing a guitar", "plays the piano", "is cutting an onion", "is riding a horse",
+        "is reading a book", "runs along the beach", "is cooking pasta", "is painting a wall"]
+
+
+def visitor_image(path: Path, visitor: int) -> str:
+    """A copy of an image that differs per visitor (a PNG text chunk), as real visitors' uploads do;
+    identical uploads from many clients at once would share one cache file."""
     import tempfile
 
     from PIL import Image, PngImagePlugin
 
-    out = Path(tempfile.gettempdir()) / "siamese_latency" / f"v{visitor}_{name}"
+    out = Path(tempfile.gettempdir()) / "siamese_latency" / f"v{visitor}_{path.name}"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         info = PngImagePlugin.PngInfo()
         info.add_text("visitor", str(visitor))
-        Image.open(EX / "images" / name).save(out, pnginfo=info)
+        Image.open(path).save(out, pnginfo=info)
     return str(out)
 
 
-def calls(visitor: int = 0):
+def calls(visitor: int = 0, request: int = 0):
+    """The three comparisons of one visitor's ``request``-th turn. Every (visitor, request) gets its
+    own pair, so that nothing is answered from a cache that another visitor filled (as on a Space,
+    where visitors bring their own inputs): image pairs from 25 characters, sentences from 64, series
+    of their own frequency and step position."""
     from gradio_client import handle_file
 
-    img = lambda n: handle_file(visitor_image(n, visitor))  # noqa: E731
+    i = visitor * 31 + request
+    ia, ib = IMAGES[i % len(IMAGES)], IMAGES[(i * 7 + 3 + i // len(IMAGES)) % len(IMAGES)]
+    img = lambda p: handle_file(visitor_image(p, visitor))  # noqa: E731
+    ta = f"{WHO[i % 8]} {DOES[(i // 8) % 8]}."
+    tb = f"{WHO[(i + visitor) % 8]} {DOES[(i // 8 + request % 2) % 8]}."
+    sine = " ".join(f"{v:.4f}" for v in np.sin(np.linspace(0, 6 + i % 13, 150)))
+    step = " ".join(f"{v:.1f}" for v in (np.arange(150) >= 30 + (i * 11) % 90).astype(float))
     return {
-        "image": ((img("latin_c01_a.png"), img("latin_c01_b.png"), "omniglot-cnn", True, 0.5), "/compare_images"),
-        "text": (("A man is playing a guitar.", "A man plays the guitar.", TEXT_MODEL, True, 0.5),
-                 "/compare_texts"),
-        "timeseries": ((None, SINE, None, STEP, "series-lstm", True, 0.5), "/compare_series"),
+        "image": ((img(ia), img(ib), "omniglot-cnn", True, 0.5), "/compare_images"),
+        "text": ((ta, tb, TEXT_MODEL, True, 0.5), "/compare_texts"),
+        "timeseries": ((None, sine, None, step, "series-lstm", True, 0.5), "/compare_series"),
     }
 
 
-def explain_call(args: tuple, api: str) -> tuple[tuple, str]:
-    """The explanation request a browser sends after the decision: same inputs, no threshold."""
-    if api == "/compare_images":
-        return (args[0], args[1], args[2]), "/explain_images"
-    if api == "/compare_texts":
-        return (args[0], args[1], args[2]), "/explain_texts"
-    return (args[0], args[1], args[2], args[3], args[4]), "/explain_series"
+def explain_call(api: str) -> str:
+    """The explanation request a browser sends after the decision (of the session's last comparison:
+    no inputs)."""
+    return api.replace("/compare_", "/explain_")
 
 
 def server_side_ms(repeats: int = 20) -> dict[str, float]:
@@ -93,7 +103,8 @@ def server_side_ms(repeats: int = 20) -> dict[str, float]:
 
     cases = {"image": ("omniglot-cnn", str(EX / "images" / "latin_c01_a.png"), str(EX / "images" / "latin_c01_b.png")),
              "text": (TEXT_MODEL, "A man is playing a guitar.", "A man plays the guitar."),
-             "timeseries": ("series-lstm", parse_series_text(SINE), parse_series_text(STEP))}
+             "timeseries": ("series-lstm", parse_series_text(calls()["timeseries"][0][1]),
+                            parse_series_text(calls()["timeseries"][0][3]))}
     out = {}
     for tab, (name, a, b) in cases.items():
         model = sd.load(sd.MODELS_DIR / name)
@@ -178,17 +189,15 @@ def main() -> None:
     lock = threading.Lock()
 
     def visitor(k: int) -> None:
-        jobs = list(calls(k + 1).values())
         # as a browser does: the decision, then the explanation; heatmap files are not fetched
         c = Client(url, verbose=False, download_files=False)
         for r in range(args.requests):
-            a, api = jobs[(k + r) % len(jobs)]
+            a, api = list(calls(k + 1, r).values())[(k + r) % 3]
             t = time.perf_counter()
             try:
                 c.predict(*a, api_name=api)
                 decided = time.perf_counter() - t
-                ea, eapi = explain_call(a, api)
-                c.predict(*ea, api_name=eapi)
+                c.predict(api_name=explain_call(api))
                 with lock:
                     lat.append(decided)
                     lat_explain.append(time.perf_counter() - t)

@@ -113,7 +113,7 @@ def main() -> None:
                     t0 = time.perf_counter()
                     try:
                         heavy.predict(*c, api_name=api)
-                        heavy.predict(*c[:-2], api_name=api.replace("compare", "explain"))  # as the page does
+                        heavy.predict(api_name=api.replace("compare", "explain"))  # as the page does
                         outcome.append("answered")
                     except Exception as exc:  # noqa: BLE001
                         outcome.append(str(exc)[:60])

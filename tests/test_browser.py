@@ -241,3 +241,25 @@ def test_finetune_tab_runs_on_a_sample(page):
         _visible_panel(page).text), timeout=180, shot="1400_finetune")
     page.save_screenshot(str(SHOTS / "1400_finetune.png"))
     assert "fine-tuned" in text and "test ROC AUC" in text and "Download the model" in text
+
+
+def test_input_error_replaces_the_result_on_its_tab_without_a_toast(page):
+    from selenium.webdriver.common.by import By
+
+    _tab(page, "Texts")
+    boxes = _wait(page, lambda: _visible_panel(page).find_elements(By.TAG_NAME, "textarea"))
+    for box in boxes[:2]:
+        box.clear()
+    boxes[0].send_keys("A man is playing a guitar.")
+    boxes[1].send_keys("A man plays the guitar.")
+    assert "[same]" in _compare_and_read(page, "1400_text_before_error")
+    boxes[1].clear()
+    boxes[1].send_keys(" ")  # the second text is now empty
+    _click(page, _button(page, "Compare"))
+    text = _wait(page, lambda: _visible_panel(page).text if "[error]" in _visible_panel(page).text else None,
+                 shot="1400_text_error")
+    page.save_screenshot(str(SHOTS / "1400_text_error.png"))
+    assert "second text" in text and not _verdict(text)  # the message, in place of the old verdict
+    assert not page.find_elements(By.CSS_SELECTOR, ".toast-body, .toast-wrap .toast")  # not as a toast
+    _tab(page, "Images")
+    assert "[error]" not in _visible_panel(page).text  # shown once, on its own tab

@@ -59,10 +59,30 @@ def test_decision_then_explanation(client):
     a, b = "A man is playing a guitar.", "A man plays the guitar."
     decision = client.predict(a, b, "text-transformer", True, 0.5, api_name="/compare_texts")
     assert decision[0]["decision"] == "same" and "sure" in decision[1]
-    plot, hl_a, hl_b = client.predict(a, b, "text-transformer", api_name="/explain_texts")
+    plot, hl_a, hl_b = client.predict(api_name="/explain_texts")  # this session's last comparison
     assert plot is not None  # where the pair falls among the validation pairs
     words = [t["token"] for t in hl_a if t["token"].strip()]
     assert words == ["A", "man", "is", "playing", "a", "guitar."]  # whole words, original case
+    words_b = [t["token"] for t in hl_b if t["token"].strip()]
+    assert words_b == ["A", "man", "plays", "the", "guitar."]
+
+
+def test_explanation_is_of_the_sessions_own_last_comparison(app_url):
+    """Each session explains its own last pair; a session that compared nothing is told to compare."""
+    from gradio_client import Client
+
+    one, two, fresh = (Client(app_url, verbose=False) for _ in range(3))
+    one.predict("A dog runs in the park.", "A dog is running.", "text-transformer", True, 0.5,
+                api_name="/compare_texts")
+    two.predict("Stocks fell sharply today.", "The market dropped.", "text-transformer", True, 0.5,
+                api_name="/compare_texts")
+    words = lambda hl: [t["token"] for t in hl if t["token"].strip()]  # noqa: E731
+    _, a1, _ = one.predict(api_name="/explain_texts")
+    _, a2, _ = two.predict(api_name="/explain_texts")
+    assert words(a1) == ["A", "dog", "runs", "in", "the", "park."]
+    assert words(a2) == ["Stocks", "fell", "sharply", "today."]
+    with pytest.raises(AppError, match="compare two inputs first"):
+        fresh.predict(api_name="/explain_texts")
 
 
 def test_colour_photo_on_the_handwriting_model_gets_a_warning_not_an_answer(client, tmp_path):

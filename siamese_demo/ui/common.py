@@ -321,12 +321,15 @@ def prioritized(fn: Callable, section: Callable | None) -> Callable:
 
 def wire_compare(button, run: Callable, inputs: list, decision_out: list, explain: Callable, explain_in: list,
                  explain_out: list, name: str, stale_on: list, priority=None) -> None:
-    """Compare: clear the old result, answer at once (/compare_<name>: result, sentence; kept in the
-    visitor's state), then explain (/explain_<name>, its own queue: where the pair falls among the
-    validation pairs, and the heatmaps / word colours / shading). Any change of an input or the model
-    clears the result. ``decision_out`` is [result_json, result_md, state]; ``explain_in`` ends with
-    the state, ``explain_out`` starts with the distribution plot."""
+    """Compare: clear the old result, answer at once (/compare_<name>: result, sentence; the result and
+    the pair compared are kept in the visitor's state), then explain that comparison (/explain_<name>,
+    no inputs of its own, its own queue: where the pair falls among the validation pairs, and the
+    heatmaps / word colours / shading). Any change of an input or the model clears the result; an
+    error replaces it, in the result area of its tab (not as a toast). ``run`` returns (result,
+    sentence, pair); ``decision_out`` is [result_json, result_md, state]; ``explain_in`` is [state],
+    ``explain_out`` starts with the distribution plot."""
     n_explain = len(explain_out)
+    errors = LastErrors()
 
     def clear():
         return (gr.update(value={}), STALE_RESULT, {}, *([None] * n_explain))
@@ -334,15 +337,63 @@ def wire_compare(button, run: Callable, inputs: list, decision_out: list, explai
     def clear_for_new():
         return (gr.update(value={}), "*Comparing…*", {}, *([None] * n_explain))
 
+    def show_error(request: gr.Request = None):
+        title, message = errors.pop(request)
+        return gr.update(value={}), error_markdown(title, message), {}
+
     targets = decision_out + explain_out
     for comp in stale_on:
         comp.change(clear, None, targets, queue=False, show_progress="hidden", api_visibility="private")
-    button.click(clear_for_new, None, targets, queue=False, show_progress="hidden", api_visibility="private").then(
-        with_state(prioritized(run, priority and priority.decision)), inputs, decision_out, api_name=f"compare_{name}",
-        concurrency_limit=DECISION_CONCURRENCY).success(
-        prioritized(explain, priority and priority.explanation), explain_in, explain_out, api_name=f"explain_{name}",
-        concurrency_id="explain",
-        concurrency_limit=EXPLAIN_CONCURRENCY, show_progress="minimal")
+    decided = button.click(clear_for_new, None, targets, queue=False, show_progress="hidden",
+                           api_visibility="private").then(
+        errors.inline(with_state(prioritized(run, priority and priority.decision))), inputs, decision_out,
+        api_name=f"compare_{name}", concurrency_limit=DECISION_CONCURRENCY, show_progress="hidden")
+    decided.success(prioritized(explain, priority and priority.explanation), explain_in, explain_out,
+                    api_name=f"explain_{name}", concurrency_id="explain", concurrency_limit=EXPLAIN_CONCURRENCY,
+                    show_progress="minimal")
+    decided.failure(show_error, None, decision_out, queue=False, show_progress="hidden", api_visibility="private")
+
+
+class LastErrors:
+    """The last error of each visitor's comparison on one tab, so that the page shows it in place of
+    the result instead of as a toast. Bounded (API clients never collect theirs); made per tab by
+    ``wire_compare``, so nothing is shared between apps."""
+
+    def __init__(self, max_entries: int = 1000):
+        import collections
+
+        self._items: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def inline(self, fn: Callable) -> Callable:
+        """``fn`` with its gr.Error kept for the page and re-raised without a toast (API clients still
+        get the message)."""
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error as exc:
+                req = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
+                key = getattr(req, "session_hash", None)
+                if key:
+                    with self._lock:
+                        self._items[key] = (exc.title, exc.message)
+                        self._items.move_to_end(key)
+                        while len(self._items) > self._max:
+                            self._items.popitem(last=False)
+                raise gr.Error(exc.message, title=exc.title, duration=exc.duration, visible=False,
+                               print_exception=False) from None
+        return inner
+
+    def pop(self, request) -> tuple[str, str]:
+        with self._lock:
+            got = self._items.pop(getattr(request, "session_hash", None), None)
+        return got or ("Error", "Something went wrong; please try again.")
+
+
+def error_markdown(title: str, message: str) -> str:
+    return f"### ⚠️ [error] {title}\n\n{message}"
 
 
 SEARCH_COLUMNS = ["rank", "candidate", "distance", "score", "decision"]
@@ -367,12 +418,26 @@ def search_markdown(res, model) -> str:
 
 
 def with_state(fn: Callable) -> Callable:
-    """Also return the result payload (first output) for the visitor's gr.State."""
+    """``fn`` returns (result, sentence, pair); the page gets the result and the sentence, the visitor's
+    gr.State gets the result with the pair (server side only: paths and arrays never go out)."""
     @functools.wraps(fn)
-    def inner(*args):
-        out = fn(*args)
-        return (*out, out[0])
+    def inner(*args, **kwargs):
+        payload, md, pair = fn(*args, **kwargs)
+        return payload, md, {**payload, "pair": pair}
     return inner
+
+
+def public(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored result as the page shows it: without the pair kept for the explanation."""
+    return {k: v for k, v in (payload or {}).items() if k != "pair"}
+
+
+def compared_pair(store, request, payload: dict[str, Any] | None, modality: str):
+    """The visitor's last comparison (kept in its state by the decision) and its model."""
+    if not payload or not isinstance(payload, dict) or "pair" not in payload:
+        raise DataError("there is nothing to explain yet: the explanation is of this visitor's last comparison, "
+                        "so compare two inputs first")
+    return payload["pair"], visitor_model(store, request, payload["model"], modality)
 
 
 def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot, about, modality: str,
@@ -389,14 +454,14 @@ def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot
     def on_threshold(name, value, payload, request: gr.Request = None):
         model = visitor_model(store, request, name, modality)
         new = decide(payload, check_threshold(value, model))
-        return False, new, result_markdown(new, model), distribution_plot(new, model), new
+        return False, public(new), result_markdown(new, model), distribution_plot(new, model), new
 
     def on_saved(name, checked, payload, request: gr.Request = None):
         model = visitor_model(store, request, name, modality)
         if not checked:
-            return gr.update(), payload, gr.update(), gr.update(), payload
+            return gr.update(), public(payload), gr.update(), gr.update(), payload
         new = decide(payload, model.effective_threshold(), "model")
-        return (gr.update(value=round(model.effective_threshold(), 4)), new, result_markdown(new, model),
+        return (gr.update(value=round(model.effective_threshold(), 4)), public(new), result_markdown(new, model),
                 distribution_plot(new, model), new)
 
     model_dd.change(friendly("load the model")(on_model), model_dd, [thr, use_saved, about],

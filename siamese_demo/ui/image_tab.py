@@ -37,8 +37,8 @@ def _pick(image: Any, sketch: Any, which: str) -> Any:
 
 def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_threshold: bool = True,
                    threshold: float = 0.5, model=None, sketch_a: Any = None, sketch_b: Any = None):
-    """The decision for two images (file paths, or drawings): the result, its sentence and where the
-    pair falls among the model's validation pairs. The heatmaps come from ``explain_images``."""
+    """The decision for two images (file paths, or drawings): the result, its sentence, and the pair
+    compared (kept in the visitor's state for ``explain_images``, which makes the heatmaps)."""
     a, b = _pick(image_a, sketch_a, "first"), _pick(image_b, sketch_b, "second")
     model = model or common.get_model(model_name, "image")
     r = model.compare(a, b, common.threshold_arg(use_saved_threshold, threshold, model))
@@ -50,7 +50,7 @@ def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_thresh
                                            image_warning(model, b, "second", better)) if w]
     else:
         payload["warnings"] = []
-    return payload, common.result_markdown(payload, model)
+    return payload, common.result_markdown(payload, model), (a, b)
 
 
 def explain_images(image_a: Any, image_b: Any, model, sketch_a: Any = None, sketch_b: Any = None,
@@ -111,15 +111,15 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         return compare_images(image_a, image_b, model_name, use_saved_threshold, threshold,
                               common.visitor_model(store, request, model_name, "image"), sketch_a, sketch_b)
 
-    def explain(image_a, image_b, model_name: str, sketch_a=None, sketch_b=None, payload=None,
-                request: gr.Request = None):
-        """The pair among the validation pairs and occlusion heatmaps (after the decision, own queue)."""
-        return explain_images(image_a, image_b, common.visitor_model(store, request, model_name, "image"),
-                              sketch_a, sketch_b, payload)
+    def explain(payload=None, request: gr.Request = None):
+        """This visitor's last comparison among the validation pairs, and occlusion heatmaps over both
+        images (after the decision, in its own queue)."""
+        (a, b), m = common.compared_pair(store, request, payload, "image")
+        return explain_images(a, b, m, payload=payload)
 
     inputs = [img_a, img_b, model, use_saved, thr, sk_a, sk_b]
     common.wire_compare(btn, common.friendly("compare the images")(run), inputs, [result_json, result_md, state],
-                        common.friendly("explain the comparison")(explain), [img_a, img_b, model, sk_a, sk_b, state],
+                        common.friendly("explain the comparison")(explain), [state],
                         [plot, heat_a, heat_b], "images", stale_on=[img_a, img_b, sk_a, sk_b, model], priority=priority)
 
     with gr.Accordion("Find the best match among many (one-against-many search)", open=False):

@@ -51,13 +51,13 @@ def _pair(file_a, text_a, file_b, text_b):
 
 def compare_series(file_a: str | None, text_a: str, file_b: str | None, text_b: str, model_name: str,
                    use_saved_threshold: bool = True, threshold: float = 0.5, model=None):
-    """The decision for two series (files or pasted numbers): the result, its sentence and a
-    distribution plot (the shaded plot comes from ``explain_series``)."""
+    """The decision for two series (files or pasted numbers): the result, its sentence, and the pair
+    compared (kept in the visitor's state for the shaded plot of ``explain_series``)."""
     a, b = _pair(file_a, text_a, file_b, text_b)
     model = model or common.get_model(model_name, "timeseries")
     r = model.compare(a, b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r, not use_saved_threshold)
-    return payload, common.result_markdown(payload, model)
+    return payload, common.result_markdown(payload, model), (a, b)
 
 
 def explain_series(a, b, model):
@@ -110,16 +110,16 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         return compare_series(file_a, text_a, file_b, text_b, model_name, use_saved_threshold, threshold,
                               common.visitor_model(store, request, model_name, "timeseries"))
 
-    def explain(file_a, text_a, file_b, text_b, model_name: str, payload=None, request: gr.Request = None):
-        """The pair among the validation pairs, and the occlusion shading of both series."""
-        m = common.visitor_model(store, request, model_name, "timeseries")
-        a, b = _pair(file_a, text_a, file_b, text_b)
+    def explain(payload=None, request: gr.Request = None):
+        """This visitor's last comparison among the validation pairs, and the occlusion shading of
+        both series (after the decision, in its own queue)."""
+        (a, b), m = common.compared_pair(store, request, payload, "timeseries")
         return common.explanation_view(m, a, b, payload, "series", lambda: (explain_series(a, b, m),))
 
     common.wire_compare(btn, common.friendly("compare the series")(run),
                         [file_a, text_a, file_b, text_b, model, use_saved, thr],
                         [result_json, result_md, state], common.friendly("explain the comparison")(explain),
-                        [file_a, text_a, file_b, text_b, model, state], [plot, series_plot], "series",
+                        [state], [plot, series_plot], "series",
                         stale_on=[file_a, text_a, file_b, text_b, model], priority=priority)
     common.encoder_comparison("Compare encoders on this pair (LSTM vs Transformer)", "series",
                               [file_a, text_a, file_b, text_b],

@@ -22,15 +22,15 @@ EXPLAIN = ("**How the word colours are made (leave one out):** each word is remo
 
 def compare_texts(text_a: str, text_b: str, model_name: str, use_saved_threshold: bool = True,
                   threshold: float = 0.5, model=None):
-    """The decision for two texts: the result, its sentence and a distribution plot (the word colours
-    come from ``explain_texts``)."""
+    """The decision for two texts: the result, its sentence, and the pair compared (kept in the
+    visitor's state for ``explain_texts``, which colours the words)."""
     check_text(text_a, "the first text"), check_text(text_b, "the second text")  # before any tokenizing
     model = model or common.get_model(model_name, "text")
     r = model.compare(text_a, text_b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r, not use_saved_threshold)
     payload["warnings"] = [w for w in (text_warning(model, text_a, "first"), text_warning(model, text_b, "second"))
                            if w]
-    return payload, common.result_markdown(payload, model)
+    return payload, common.result_markdown(payload, model), (text_a, text_b)
 
 
 def _highlight(contrib: list[tuple[str, float | None]]) -> list[tuple[str, float | None]]:
@@ -86,14 +86,15 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         return compare_texts(text_a, text_b, model_name, use_saved_threshold, threshold,
                              common.visitor_model(store, request, model_name, "text"))
 
-    def explain(text_a: str, text_b: str, model_name: str, payload=None, request: gr.Request = None):
-        """The pair among the validation pairs, and leave-one-word-out colours for both texts."""
-        m = common.visitor_model(store, request, model_name, "text")
+    def explain(payload=None, request: gr.Request = None):
+        """This visitor's last comparison among the validation pairs, and leave-one-word-out colours
+        for both texts (after the decision, in its own queue)."""
+        (text_a, text_b), m = common.compared_pair(store, request, payload, "text")
         return common.explanation_view(m, text_a, text_b, payload, "text", lambda: explain_texts(text_a, text_b, m))
 
     common.wire_compare(btn, common.friendly("compare the texts")(run), [text_a, text_b, model, use_saved, thr],
                         [result_json, result_md, state], common.friendly("explain the comparison")(explain),
-                        [text_a, text_b, model, state], [plot, hl_a, hl_b], "texts", stale_on=[text_a, text_b, model],
+                        [state], [plot, hl_a, hl_b], "texts", stale_on=[text_a, text_b, model],
                         priority=priority)
     common.encoder_comparison("Compare encoders on this pair (pretrained vs trained here)", "text",
                               [text_a, text_b], lambda a, b: compare_encoders(a, b, tab_models),
