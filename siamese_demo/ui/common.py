@@ -294,15 +294,14 @@ def encoder_comparison(title: str, what: str, inputs: list, compare: Callable, a
 
 
 # Explanations (occlusion maps, leave-one-out words, series shading and the plots: dozens of forward
-# passes and tens of ms of plotly) run one at a time in their own queue, cached per model, pair and
-# threshold, and wait up to 0.25 s while decisions run (jobs.Priority), so they never hold up a decision.
-# Decisions (two forward passes, 4-21 ms of model time) run four at a time per tab. Measured with
-# benchmarks/latency.py (16 gradio_client visitors x 25 comparisons, app.py in its own process, 2 cores,
-# 2026-11-26): decisions 2 per tab and explanations uncached: p95 1156 ms to decision, 3579 ms to
-# explanation; explanations cached: 1419 / 3409 (2 per tab) and 1178-1409 / 2684-3430 ms over three runs
-# (4 per tab). Two explanations at a time or no priority gate were no better. The visitors' own client
-# threads use about three quarters of the CPU in that run (72.5 of 99.2 core-seconds, printed by the
-# benchmark), which is most of what is left.
+# passes, batched) run one at a time in their own queue, cached per model, pair and threshold, and wait
+# up to 0.25 s while decisions run (jobs.Priority), so they never hold up a decision. Decisions (two
+# forward passes, 4-16 ms of model time) run four at a time per tab. The explanation request carries
+# no inputs: it explains the pair kept in the visitor's state. Measured with benchmarks/latency.py
+# (16 gradio_client visitors x 25 comparisons, every pair distinct, app.py in its own process, 2 cores,
+# 2026-11-27): p95 601-698 ms to the decision and 2195-2735 ms to the explanation over three runs.
+# Two explanations at a time, torch at one thread, or a 0.1 s wait were no better (README, Speed).
+# The visitors' own client threads use more than half of the CPU in that run (printed by the benchmark).
 EXPLAIN_CONCURRENCY = 1
 DECISION_CONCURRENCY = 4
 
