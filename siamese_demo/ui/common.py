@@ -319,28 +319,30 @@ def prioritized(fn: Callable, section: Callable | None) -> Callable:
 
 
 def wire_compare(button, run: Callable, inputs: list, decision_out: list, explain: Callable, explain_in: list,
-                 explain_out: list, name: str, stale_on: list, priority=None) -> None:
+                 explain_out: list, name: str, stale_on: list, priority=None, also_clear: list = ()) -> None:
     """Compare: clear the old result, answer at once (/compare_<name>: result, sentence; the result and
     the pair compared are kept in the visitor's state), then explain that comparison (/explain_<name>,
     no inputs of its own, its own queue: where the pair falls among the validation pairs, and the
     heatmaps / word colours / shading). Any change of an input or the model clears the result; an
     error replaces it, in the result area of its tab (not as a toast). ``run`` returns (result,
     sentence, pair); ``decision_out`` is [result_json, result_md, state]; ``explain_in`` is [state],
-    ``explain_out`` starts with the distribution plot."""
-    n_explain = len(explain_out)
+    ``explain_out`` starts with the distribution plot. ``also_clear``: outputs of the tab's search, which
+    the same changes clear (one listener per input: two made the page's updates race each other)."""
+    n_explain = len(explain_out) + len(also_clear)
     errors = LastErrors()
 
     def clear():
         return (gr.update(value={}), STALE_RESULT, {}, *([None] * n_explain))
 
     def clear_for_new():
-        return (gr.update(value={}), "*Comparing…*", {}, *([None] * n_explain))
+        return (gr.update(value={}), "*Comparing…*", {}, *([None] * len(explain_out)),
+                *([gr.update()] * len(also_clear)))
 
     def show_error(request: gr.Request = None):
         title, message = errors.pop(request)
         return gr.update(value={}), error_markdown(title, message), {}
 
-    targets = decision_out + explain_out
+    targets = decision_out + explain_out + list(also_clear)
     for comp in stale_on:
         comp.change(clear, None, targets, queue=False, show_progress="hidden", api_visibility="private")
     decided = button.click(clear_for_new, None, targets, queue=False, show_progress="hidden",
@@ -351,6 +353,27 @@ def wire_compare(button, run: Callable, inputs: list, decision_out: list, explai
                     api_name=f"explain_{name}", concurrency_id="explain", concurrency_limit=EXPLAIN_CONCURRENCY,
                     show_progress="minimal")
     decided.failure(show_error, None, decision_out, queue=False, show_progress="hidden", api_visibility="private")
+
+
+def wire_search(button, fn: Callable, inputs: list, outputs: list, name: str, stale_on: list) -> None:
+    """Search (/search_<name>): ``outputs`` are [ranking_json, answer_md, ...views]. The old ranking
+    goes away when the candidates change (``stale_on``; the query and the model are the comparison's
+    inputs, whose listeners clear it too: ``wire_compare(also_clear=...)``); an error replaces it in the
+    answer's place, on its tab (not as a toast). Runs in the explanations' queue."""
+    rest = [None] * (len(outputs) - 2)
+    errors = LastErrors()
+
+    def show_error(request: gr.Request = None):
+        return (None, error_markdown(*errors.pop(request)), *rest)
+
+    for comp in stale_on:
+        comp.change(lambda: (None, "", *rest), None, outputs, queue=False, show_progress="hidden",
+                    api_visibility="private")
+    done = button.click(lambda: (None, "*Searching…*", *rest), None, outputs, queue=False, show_progress="hidden",
+                        api_visibility="private").then(
+        errors.inline(fn), inputs, outputs, api_name=f"search_{name}", concurrency_id="explain",
+        concurrency_limit=EXPLAIN_CONCURRENCY, show_progress="minimal")
+    done.failure(show_error, None, outputs, queue=False, show_progress="hidden", api_visibility="private")
 
 
 class LastErrors:

@@ -118,9 +118,6 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         return explain_images(a, b, m, payload=payload)
 
     inputs = [img_a, img_b, model, use_saved, thr, sk_a, sk_b]
-    common.wire_compare(btn, common.friendly("compare the images")(run), inputs, [result_json, result_md, state],
-                        common.friendly("explain the comparison")(explain), [state],
-                        [plot, heat_a, heat_b], "images", stale_on=[img_a, img_b, sk_a, sk_b, model], priority=priority)
 
     with gr.Accordion("Find the best match among many (one-against-many search)", open=False):
         gr.Markdown("The **first image** (or drawing) is the query. Upload candidates, or use the bundled "
@@ -147,9 +144,13 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         return (res.to_dict(), common.search_markdown(res, m), common.search_rows(res),
                 heatmap_overlay(pa, ha), heatmap_overlay(pb, hb))
 
-    search_btn.click(common.friendly("search the gallery")(run_search),
-                     [img_a, sk_a, gallery, bundled, model, use_saved, thr],
-                     [gr.JSON(visible=False), search_md, search_table, sh_a, sh_b], api_name="search_images",
-                     concurrency_id="explain", concurrency_limit=common.EXPLAIN_CONCURRENCY)
+    common.wire_search(search_btn, common.friendly("search the gallery")(run_search),
+                       [img_a, sk_a, gallery, bundled, model, use_saved, thr],
+                       [gr.JSON(visible=False), search_md, search_table, sh_a, sh_b], "images",
+                       stale_on=[gallery, bundled])
+    common.wire_compare(btn, common.friendly("compare the images")(run), inputs, [result_json, result_md, state],
+                        common.friendly("explain the comparison")(explain), [state],
+                        [plot, heat_a, heat_b], "images", stale_on=[img_a, img_b, sk_a, sk_b, model], priority=priority,
+                        also_clear=[search_md, search_table, sh_a, sh_b])
     common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "image", store)
     return model

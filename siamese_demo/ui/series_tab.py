@@ -116,11 +116,6 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         (a, b), m = common.compared_pair(store, request, payload, "timeseries")
         return common.explanation_view(m, a, b, payload, "series", lambda: (explain_series(a, b, m),))
 
-    common.wire_compare(btn, common.friendly("compare the series")(run),
-                        [file_a, text_a, file_b, text_b, model, use_saved, thr],
-                        [result_json, result_md, state], common.friendly("explain the comparison")(explain),
-                        [state], [plot, series_plot], "series",
-                        stale_on=[file_a, text_a, file_b, text_b, model], priority=priority)
     common.encoder_comparison("Compare encoders on this pair (LSTM vs Transformer)", "series",
                               [file_a, text_a, file_b, text_b],
                               lambda fa, ta, fb, tb: compare_encoders(fa, ta, fb, tb, tab_models),
@@ -149,9 +144,15 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         fig = explain_series(query, items[res.hits[0].index], m)
         return res.to_dict(), common.search_markdown(res, m), common.search_rows(res), fig
 
-    search_btn.click(common.friendly("search the candidates")(run_search),
-                     [file_a, text_a, cands, model, use_saved, thr],
-                     [gr.JSON(visible=False), search_md, search_table, search_plot], api_name="search_series",
-                     concurrency_id="explain", concurrency_limit=common.EXPLAIN_CONCURRENCY)
+    common.wire_search(search_btn, common.friendly("search the candidates")(run_search),
+                       [file_a, text_a, cands, model, use_saved, thr],
+                       [gr.JSON(visible=False), search_md, search_table, search_plot], "series",
+                       stale_on=[cands])
+    common.wire_compare(btn, common.friendly("compare the series")(run),
+                        [file_a, text_a, file_b, text_b, model, use_saved, thr],
+                        [result_json, result_md, state], common.friendly("explain the comparison")(explain),
+                        [state], [plot, series_plot], "series",
+                        stale_on=[file_a, text_a, file_b, text_b, model], priority=priority,
+                        also_clear=[search_md, search_table, search_plot])
     common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "timeseries", store)
     return model

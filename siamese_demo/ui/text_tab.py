@@ -92,10 +92,6 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         (text_a, text_b), m = common.compared_pair(store, request, payload, "text")
         return common.explanation_view(m, text_a, text_b, payload, "text", lambda: explain_texts(text_a, text_b, m))
 
-    common.wire_compare(btn, common.friendly("compare the texts")(run), [text_a, text_b, model, use_saved, thr],
-                        [result_json, result_md, state], common.friendly("explain the comparison")(explain),
-                        [state], [plot, hl_a, hl_b], "texts", stale_on=[text_a, text_b, model],
-                        priority=priority)
     common.encoder_comparison("Compare encoders on this pair (pretrained vs trained here)", "text",
                               [text_a, text_b], lambda a, b: compare_encoders(a, b, tab_models),
                               "compare_text_encoders")
@@ -120,8 +116,14 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         ea, eb = explain_texts(query, items[res.hits[0].index], m)
         return res.to_dict(), common.search_markdown(res, m), common.search_rows(res), ea, eb
 
-    search_btn.click(common.friendly("search the candidates")(run_search), [text_a, cands, model, use_saved, thr],
-                     [gr.JSON(visible=False), search_md, search_table, s_hl_a, s_hl_b], api_name="search_texts",
-                     concurrency_id="explain", concurrency_limit=common.EXPLAIN_CONCURRENCY)
+    common.wire_search(search_btn, common.friendly("search the candidates")(run_search),
+                       [text_a, cands, model, use_saved, thr],
+                       [gr.JSON(visible=False), search_md, search_table, s_hl_a, s_hl_b], "texts",
+                       stale_on=[cands])
+    common.wire_compare(btn, common.friendly("compare the texts")(run), [text_a, text_b, model, use_saved, thr],
+                        [result_json, result_md, state], common.friendly("explain the comparison")(explain),
+                        [state], [plot, hl_a, hl_b], "texts", stale_on=[text_a, text_b, model],
+                        priority=priority,
+                        also_clear=[search_md, search_table, s_hl_a, s_hl_b])
     common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "text", store)
     return model
