@@ -68,14 +68,16 @@ def _train(model, args) -> dict:
             bar.set_postfix(val_loss=f"{event.data['val_loss']:.4f}", val_auc=f"{event.data['val_auc']:.3f}")
 
     try:
-        result = finetune(model, data, cfg, [progress], split_mode=args.split, base_name=args.base)
+        result = finetune(model, data, cfg, [progress], split_mode=args.split, base_name=args.base,
+                          data_source=f"'{Path(args.data).name}'")
     finally:
         bar.close()
     report = result.report
     if is_main_process():
         write(result.model, report, args.out)
     keys = ("auc", "eer", "accuracy", "threshold", "spearman")
-    return {"out": args.out, "split": report["split"], "stopped": report["stopped"],
+    return {"out": args.out, "outcome": report["outcome"]["text"], "kept_base": report["outcome"]["kept_base"],
+            "improved": report["outcome"]["improved"], "split": report["split"], "stopped": report["stopped"],
             "best_epoch": report["best_epoch"], "train_time_s": report["train_time_s"],
             "world_size": world_size(),
             "base": {k: report["base"][k] for k in keys if k in report["base"]},

@@ -153,6 +153,8 @@ class Assessment:
     labels: np.ndarray
     pair_index: tuple[np.ndarray, np.ndarray] | None   # indices into the test split (class-labelled data)
     embeddings: np.ndarray | None = None
+    val_distances: np.ndarray | None = None  # the validation pairs the threshold was chosen on
+    val_labels: np.ndarray | None = None
 
     def to_dict(self, details: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {**self.metrics}
@@ -218,7 +220,8 @@ def assess(model: SiameseModel, val, test, policy: str = "max_accuracy", target_
         dt = model.distances_from_embeddings(emb[i], emb[j])
         index = (i, j)
     graded = test.labels if isinstance(test, PairSet) and test.graded else None
-    return Assessment(ev.pair_report(dt, yt, thr, graded=graded), dt, np.asarray(yt, dtype=np.float32), index, emb)
+    return Assessment(ev.pair_report(dt, yt, thr, graded=graded), dt, np.asarray(yt, dtype=np.float32), index, emb,
+                      np.asarray(dv), np.asarray(yv, dtype=np.float32))
 
 
 def hardest_pairs(a: Assessment, test, k: int = 5) -> list[dict[str, Any]]:
@@ -253,6 +256,29 @@ def hardest_pairs(a: Assessment, test, k: int = 5) -> list[dict[str, Any]]:
                          "class_a": la, "class_b": lb, "distance": round(float(a.distances[p]), 4),
                          "gold": float(a.labels[p]), "index_a": i, "index_b": j})
     return rows
+
+
+def outcome(report: dict[str, Any]) -> dict[str, Any]:
+    """Did the run improve on its base? In plain words, with what to try next. ``kept_base``: the
+    base's own weights scored best on validation (best epoch 0), so the result *is* the base;
+    ``improved``: the fine-tuned model beats the base on the test split (Spearman for graded pairs,
+    else ROC AUC), by more than 0.001."""
+    key = "spearman" if "spearman" in report["base"] else "auc"
+    name = "Spearman" if key == "spearman" else "ROC AUC"
+    before, after = float(report["base"][key]), float(report["finetuned"][key])
+    readout = report.get("readout") or {}
+    kept = report["best_epoch"] == 0 and not report.get("new_head") and readout.get("chosen") == readout.get("base")
+    tips = ("Try a larger time budget, a lower learning rate (a pretrained base often wants about 2e-5 to 1e-4), "
+            "another loss, or more data; if the base already separates this data well, keep the base.")
+    if kept:
+        text = (f"No improvement: the base model stayed best on validation, so the fine-tuned model is the base "
+                f"unchanged (test {name} {before:.3f}). {tips}")
+    elif after <= before + 1e-3:
+        text = (f"Not better than the base: trained, but test {name} went from {before:.3f} to {after:.3f}. {tips}")
+    else:
+        text = f"Improved on the base: test {name} {before:.3f} -> {after:.3f}."
+    return {"kept_base": kept, "improved": (not kept) and after > before + 1e-3, "metric": key,
+            "base": before, "finetuned": after, "text": text}
 
 
 @dataclass
@@ -323,12 +349,15 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
              callbacks: Sequence[Callback] = (), cancel: threading.Event | None = None,
              split_mode: str = "auto", base_name: str = "base", distance: str | None = None,
              prepared: tuple[dict[str, Any], dict[str, Any]] | None = None,
-             readout: str = "auto") -> FinetuneResult:
+             readout: str = "auto", data_source: str = "an uploaded dataset") -> FinetuneResult:
     """Fine-tune a copy of ``base`` on ``data`` (``base`` is never modified). Returns the model and
     a report: data summary, base vs fine-tuned on the same test split, curves, hardest pairs
     (:func:`write` saves both). ``prepared``: the result of :func:`prepare` for this data, split
     mode and seed, when the caller already has it. ``readout``: "auto" lets a series LSTM take the
-    readout that suits the training split (:func:`choose_readout`), "keep" keeps the base's."""
+    readout that suits the training split (:func:`choose_readout`), "keep" keeps the base's.
+    ``data_source`` names the data in the report and the card. The fine-tuned model's threshold,
+    calibration and validation distances come from the same validation pairs as the report's, so
+    the report, the comparison tabs and the saved config use one threshold."""
     cfg = config or default_config(base, data)
     parts, summary = prepared or prepare(base, data, split_mode, cfg.seed)
     train, val, test = parts["train"], parts["validation"], parts["test"]
@@ -340,7 +369,8 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     if readout not in ("auto", "keep"):
         raise ValueError("readout must be 'auto' or 'keep'")
     readout_choice = choose_readout(model, train) if readout == "auto" else None
-    if cfg.loss == "bce" and model.head is None:  # a new pair head on top of the base's encoder
+    new_head = cfg.loss == "bce" and model.head is None
+    if new_head:  # a new pair head on top of the base's encoder
         from .losses import PairHead
 
         torch.manual_seed(cfg.seed)
@@ -348,9 +378,13 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     before = assess(base, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
     result = fit(model, train, val, cfg, callbacks, cancel)
     after = assess(model, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
+    from .train import _set_threshold
+
+    _set_threshold(model, after.val_distances, after.val_labels, cfg)  # the report's threshold, saved
     labels = test.labels if isinstance(test, Samples) else None
     report: dict[str, Any] = {
-        "base_model": base_name, "split": summary["split"], "data": summary, "config": cfg.to_dict(),
+        "base_model": base_name, "data_source": data_source, "new_head": new_head,
+        "split": summary["split"], "data": summary, "config": cfg.to_dict(),
         "seed": cfg.seed, "base": before.to_dict(), "finetuned": after.to_dict(),
         "stopped": result.stopped, "best_epoch": result.best_epoch, "history": result.history,
         "train_time_s": round(result.record["train_time_s"], 2), "margin": result.record["margin"],
@@ -358,10 +392,12 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     }
     if readout_choice:
         report["readout"] = readout_choice
+    report["outcome"] = outcome(report)
     if after.embeddings is not None:
         report["projection"] = {"base": _projection(before.embeddings, labels, seed=cfg.seed),
                                 "finetuned": _projection(after.embeddings, labels, seed=cfg.seed)}
-    model.info["finetune_report"] = {k: report[k] for k in ("base_model", "split", "seed", "stopped", "best_epoch")} | {
+    model.info["finetune_report"] = {k: report[k] for k in ("base_model", "data_source", "split", "seed", "stopped",
+                                                            "best_epoch", "outcome")} | {
         "test": {"base": before.to_dict(False), "finetuned": after.to_dict(False)}}
     return FinetuneResult(model, report, test)
 
@@ -374,7 +410,7 @@ def write(model: SiameseModel, report: dict[str, Any], out: str | Path) -> Path:
     out = Path(out)
     save(model, out, name=out.name, card={
         "description": f"Fine-tuned from `{report['base_model']}` with the siamese_demo engine.",
-        "training_data": f"an uploaded dataset: {json.dumps(report['data']['splits'])}"})
+        "training_data": f"{report.get('data_source', 'an uploaded dataset')}: {json.dumps(report['data']['splits'])}"})
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float))
     update_card(out, report_markdown(report))
     return out
@@ -394,5 +430,7 @@ def report_markdown(report: dict[str, Any]) -> str:
         r = report["readout"]
         rows.append(f"\nLSTM readout: {r['chosen']} (leave-one-out 1-NN on the training split: "
                     + ", ".join(f"{k} {v:.3f}" for k, v in r["loo_1nn"].items()) + ").")
-    return "\n".join(rows) + (f"\n\nSplit {report['split']}, seed {report['seed']}; stopped: {report['stopped']} "
-                              f"(best epoch {report['best_epoch']}), {report['train_time_s']:.0f} s of training.")
+    head = f"**{report['outcome']['text']}**\n\n" if "outcome" in report else ""
+    return head + "\n".join(rows) + (f"\n\nData: {report.get('data_source', 'an uploaded dataset')}. Split "
+                                      f"{report['split']}, seed {report['seed']}; stopped: {report['stopped']} "
+                                      f"(best epoch {report['best_epoch']}), {report['train_time_s']:.0f} s of training.")

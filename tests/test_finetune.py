@@ -281,3 +281,24 @@ def test_cli_train_under_torchrun_two_processes(saved_series_model, tmp_path):
     record = json.loads((out / "run_record.json").read_text())
     assert record["environment"]["world_size"] == 2
     assert sd.load(out).embed([items[0]]).shape == (1, 16)
+
+
+def test_a_run_whose_base_stays_best_says_so_and_keeps_the_report_threshold(tmp_path):
+    """A learning rate too small to move anything: the base scores best on validation (best epoch 0),
+    and the report, the CLI summary and the card say so instead of "Finished" as if it improved."""
+    from siamese_demo.finetune import write
+
+    data = _series_data()
+    base = tiny_model("timeseries")
+    cfg = default_config(base, data, epochs=3, lr=1e-12, early_stopping_patience=0, seed=0)
+    res = finetune(base, data, cfg, readout="keep", data_source="a test set")
+    out = res.report["outcome"]
+    assert res.report["best_epoch"] == 0 and out["kept_base"] and not out["improved"]
+    assert out["text"].startswith("No improvement: the base model stayed best")
+    assert report_markdown(res.report).startswith("**No improvement")
+    # one threshold: the report's (chosen on validation) is the model's and the saved config's
+    assert res.model.threshold == res.report["finetuned"]["threshold"]
+    folder = write(res.model, res.report, tmp_path / "m")
+    assert json.loads((folder / "config.json").read_text())["threshold"] == res.report["finetuned"]["threshold"]
+    card = (folder / "README.md").read_text()
+    assert "a test set" in card and "No improvement" in card

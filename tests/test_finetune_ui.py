@@ -2,6 +2,7 @@
 model then used in its comparison tab; a second visitor never sees it; Cancel stops a run; every
 bad upload gets its message and the app keeps serving."""
 import io
+import json
 import time
 import zipfile
 from pathlib import Path
@@ -80,14 +81,23 @@ def test_finetune_on_each_sample_then_use_the_model(app_url, modality):
     assert "Finished" in status, status
     assert result["finetuned_auc"] >= result["base_auc"], result
     assert "Base vs fine-tuned" in out[3]
+    # the status says plainly whether the run improved on its base
+    assert ("without improving on the base" in status) == (not result["improved"]), (status, result)
+    assert result["outcome"] in status and "bundled sample dataset" in result["data_source"]
     data = _download(app_url, out[-1])
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = z.namelist()
+        config = json.loads(z.read(next(n for n in names if n.endswith("/config.json"))))
+        card = z.read(next(n for n in names if n.endswith("/README.md"))).decode()
     assert any(n.endswith("model.safetensors") for n in names) and any(n.endswith("report.json") for n in names)
+    assert "bundled sample dataset" in card and "uploaded dataset" not in card  # the data actually used
     msg = client.predict(api_name="/use_finetuned_model")
     assert result["model"] in msg[0]
     payload = _compare(client, modality, result["model"])
     assert payload["model"] == result["model"] and payload["decision"] in ("same", "different")
+    # one threshold: the report's is the saved config's and the one the comparison tab uses
+    assert config["threshold"] == pytest.approx(result["finetuned_threshold"], abs=1e-9)
+    assert payload["threshold"] == round(result["finetuned_threshold"], 4)
 
     other = Client(app_url, verbose=False)  # another visitor
     with pytest.raises(AppError, match="not one of the models offered here"):

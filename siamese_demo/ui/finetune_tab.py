@@ -214,11 +214,13 @@ def start(runner, store, modality_label: str, use_sample: bool, upload: str | No
     prepared = prepare(base, data, s["split_mode"], seed)  # refuse unusable data now, not in the queue
     store.folder(owner)  # the visitor's private folder exists from now on
     label = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(upload).stem)[:40] if upload else "sample"
+    source = (f"the uploaded file '{Path(upload).name}'" if upload
+              else f"the bundled sample dataset {SAMPLE_DATASETS[modality][1]}")
 
     def work(job):
         result = finetune(base, data, cfg, [job.on_event], job.cancel, split_mode=s["split_mode"],
                           base_name=base_name, distance=s["distance"] if base_name.startswith(SCRATCH_PREFIX) else None,
-                          prepared=prepared)
+                          prepared=prepared, data_source=source)
         name = f"{modality}-{label}-{job.id}"
 
         def save(folder: Path) -> str:
@@ -253,7 +255,12 @@ def _status_html(job, runner) -> str:
     if job.state == RUNNING:
         head = f"🏃 Training: epoch {ep} of {epochs}, {elapsed:.0f} s"
     elif job.state == DONE:
-        head, frac = f"✅ Finished in {elapsed:.0f} s", 1.0
+        out = ((job.result or {}).get("result") and job.result["result"].report.get("outcome")) or {}
+        if out.get("improved") or not out:
+            head = f"✅ Finished in {elapsed:.0f} s. {out.get('text', '')}".rstrip()
+        else:
+            head = f"⚠️ Finished in {elapsed:.0f} s, without improving on the base. {out['text']}"
+        frac = 1.0
     elif job.state == CANCELLED:
         head = f"⏹️ {job.message}"
     else:
@@ -290,6 +297,8 @@ def _report_outputs(job, links, owner: str):
              h["b"] + (f" [{h['class_b']}]" if h["class_b"] else ""), h["distance"]] for h in r["hardest_pairs"]]
     summary = {k: r[k] for k in ("base_model", "split", "seed", "stopped", "best_epoch")}
     summary.update({f"{m}_{k}": r[m][k] for m in ("base", "finetuned") for k in ("auc", "eer", "accuracy", "threshold")})
+    summary.update(outcome=r["outcome"]["text"], kept_base=r["outcome"]["kept_base"], improved=r["outcome"]["improved"],
+                   data_source=r["data_source"])
     summary["model"] = YOURS + job.result["name"]
     return summary, md, roc, hist, proj, hard, download_html(links, owner, job)
 
