@@ -99,9 +99,12 @@ def training_curves(history: list[dict], marks: Sequence[dict] = ()) -> go.Figur
     fig.update_yaxes(type="log", row=1, col=3)
     labels = {"lr_drop": "LR drop", "early_stop": "early stop", "time_budget": "time budget",
               "cancelled": "cancelled"}
-    for m in marks:
+    for k, m in enumerate(marks):
         for col in (1, 2, 3):
-            label = {"annotation_text": labels.get(m["kind"], m["kind"])} if col == 1 else {}  # no empty labels
+            # no empty labels; each mark's label one line lower than the one before, so that marks at
+            # the same epoch (an LR drop, then the early stop) do not print over each other
+            label = {"annotation_text": labels.get(m["kind"], m["kind"]), "annotation_y": 1.0 - 0.09 * (k % 4),
+                     "annotation_yanchor": "top"} if col == 1 else {}
             fig.add_vline(x=m["epoch"], line_dash="dot", line_color="grey" if m["kind"] == "lr_drop" else "black",
                           row=1, col=col, **label)
     aucs = [v for h in history for v in (h.get("val_auc"), h.get("val_spearman")) if v is not None]

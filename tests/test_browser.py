@@ -235,12 +235,33 @@ def test_finetune_tab_runs_on_a_sample(page):
     epochs.send_keys(Keys.CONTROL, "a")
     epochs.send_keys("2", Keys.TAB)
     time.sleep(0.5)
+    cancel = lambda: [b for b in _visible_panel(page).find_elements(By.TAG_NAME, "button")  # noqa: E731
+                      if b.text.strip() in ("Cancel", "Cancelling…")][0]
+    assert not cancel().is_enabled()  # nothing to cancel before a run
     start = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Start fine-tuning"][0]
     page.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", start)
     text = _wait(page, lambda: (lambda t: t if "Finished" in t and "Base vs fine-tuned" in t else None)(
         _visible_panel(page).text), timeout=180, shot="1400_finetune")
     page.save_screenshot(str(SHOTS / "1400_finetune.png"))
     assert "fine-tuned" in text and "test ROC AUC" in text and "Download the model" in text
+    assert "Improved on the base" in text or "without improving on the base" in text  # says which, plainly
+    _wait(page, lambda: not cancel().is_enabled(), shot="1400_finetune_cancel_off")  # over: nothing to cancel
+
+    # a long run, cancelled: the button says so until the run has stopped
+    epochs.send_keys(Keys.CONTROL, "a")
+    epochs.send_keys("200", Keys.TAB)
+    patience = [i for i in panel.find_elements(By.CSS_SELECTOR, "input[type='number']")
+                if "Early-stopping patience" in (i.get_attribute("aria-label") or "")][0]
+    patience.send_keys(Keys.CONTROL, "a")
+    patience.send_keys("0", Keys.TAB)  # no early stop: the run goes on until cancelled
+    time.sleep(0.5)
+    page.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", start)
+    _wait(page, lambda: cancel().is_enabled() and "Training" in _visible_panel(page).text,
+          shot="1400_finetune_run2")  # active while the run is on
+    _wait(page, lambda: _click(page, cancel()) or True)  # (again if the button was just redrawn)
+    # it says "Cancelling…" (disabled) until the run stops, often under a second
+    _wait(page, lambda: "cancelled" in _visible_panel(page).text.lower() and cancel().text.strip() == "Cancel"
+          and not cancel().is_enabled(), timeout=120, shot="1400_finetune_cancelled")
 
 
 def test_input_error_replaces_the_result_on_its_tab_without_a_toast(page):

@@ -252,7 +252,9 @@ def _status_html(job, runner) -> str:
     frac = (max(ep - 1, 0) + min(max(steps_in_epoch, 0), spe) / spe) / epochs if ep else 0.0
     last = job.epochs[-1] if job.epochs else {}
     elapsed = (job.finished or time.time()) - (job.started or time.time())
-    if job.state == RUNNING:
+    if job.state == RUNNING and job.cancel.is_set():
+        head = f"⏹️ Cancelling… (the run stops at its next step and keeps its best model so far), {elapsed:.0f} s"
+    elif job.state == RUNNING:
         head = f"🏃 Training: epoch {ep} of {epochs}, {elapsed:.0f} s"
     elif job.state == DONE:
         out = ((job.result or {}).get("result") and job.result["result"].report.get("outcome")) or {}
@@ -267,7 +269,7 @@ def _status_html(job, runner) -> str:
         head = f"❌ The run failed and was stopped: {job.message}. The app and the shipped models are unaffected."
     tail = (f" Validation loss {last['val_loss']:.4f}, AUC {last['val_auc']:.3f}." if last.get("val_loss") is not None
             else "")
-    return f"<p>{head}.{tail}</p>" + _bar(frac)
+    return f"<p>{head.rstrip('.')}.{tail}</p>" + _bar(frac)
 
 
 DOWNLOAD_ROUTE = "/siamese_download/"
@@ -417,7 +419,7 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
             target_far = CheckedNumber(0.01, label="Target false-accept rate (target_far policy)")
     with gr.Row():
         start_btn = gr.Button("Start fine-tuning", variant="primary")
-        cancel_btn = gr.Button("Cancel", variant="stop")
+        cancel_btn = gr.Button("Cancel", variant="stop", interactive=False)  # active only while a run is on
     status = gr.HTML("No run yet.")
     curves = gr.Plot(label="Training curves")
     result_json = gr.JSON(label="Result", visible=False)
@@ -493,10 +495,16 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         return use_model(runner, store, state, request)
 
     outputs = [status, curves, result_json, report_md, roc, hist, proj, hardest, download]
-    start_btn.click(common.friendly("start the run")(_start), [modality, use_sample, upload, base, *settings],
-                    [job_state, status], api_name="start_finetune").then(
-        _watch, job_state, outputs, api_name="watch_finetune", concurrency_limit=None)
-    cancel_btn.click(_cancel, job_state, status, api_name="cancel_finetune", concurrency_limit=None)
+    started = start_btn.click(common.friendly("start the run")(_start), [modality, use_sample, upload, base, *settings],
+                              [job_state, status], api_name="start_finetune")
+    started.success(lambda: gr.update(value="Cancel", interactive=True), None, cancel_btn, queue=False,
+                    show_progress="hidden", api_visibility="private")
+    started.then(_watch, job_state, outputs, api_name="watch_finetune", concurrency_limit=None).then(
+        lambda: gr.update(value="Cancel", interactive=False), None, cancel_btn, queue=False, show_progress="hidden",
+        api_visibility="private")  # the run is over (finished, failed or cancelled): nothing to cancel
+    cancel_btn.click(lambda: gr.update(value="Cancelling…", interactive=False), None, cancel_btn, queue=False,
+                     show_progress="hidden", api_visibility="private").then(
+        _cancel, job_state, status, api_name="cancel_finetune", concurrency_limit=None)
     link_btn.click(common.friendly("make a download link")(_link), job_state, download, api_name="download_link")
     use_btn.click(common.friendly("use the model")(_use), job_state,
                   [use_msg, compare_dropdowns["image"], compare_dropdowns["text"], compare_dropdowns["timeseries"]],
