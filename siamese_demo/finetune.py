@@ -181,12 +181,10 @@ def view_pairs(model: SiameseModel, data: Samples, seed: int = 0):
         raise DataError("evaluation needs at least two samples")
     tx = model.prepare(data.items, data.names)
     other = (np.arange(n) + 1 + np.random.default_rng(seed).integers(n - 1, size=n)) % n
-    state = torch.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    from .rng import seeded
+
+    with seeded(seed):
         views = [view(t) for t in tx] + [view(tx[k]) for k in other]
-    finally:
-        torch.set_rng_state(state)
     d = model.distances_from_embeddings(model.embed_tensors(tx + tx), model.embed_tensors(views))
     i, j = np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([np.arange(n), other])
     return d, np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32), (i, j)
@@ -373,8 +371,10 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     if new_head:  # a new pair head on top of the base's encoder
         from .losses import PairHead
 
-        torch.manual_seed(cfg.seed)
-        model.head = PairHead(model.encoder.embedding_dim)
+        from .rng import seeded
+
+        with seeded(cfg.seed):
+            model.head = PairHead(model.encoder.embedding_dim)
     before = assess(base, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
     result = fit(model, train, val, cfg, callbacks, cancel)
     after = assess(model, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)

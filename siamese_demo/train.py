@@ -25,6 +25,7 @@ from .distances import pair_distance
 from .errors import DataError
 from .losses import LOSSES, ContrastiveLoss, PairBCELoss, TripletLoss
 from .pairs import MPerClassSampler, PairSet, Samples, in_batch_pairs, make_pairs, mine_triplets
+from .rng import RunRandom, seeded
 from .siamese import SiameseModel
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -161,9 +162,7 @@ class _Data:
         """Validation pairs as indices into ``self.vpool`` (each distinct tensor once, so validation embeds it
         once however many pairs it is in): ``vi``, ``vj`` the pairs, ``vneg`` a negative per pair (triplet loss)."""
         gen = torch.Generator().manual_seed(self.cfg.seed + 1)
-        state = torch.get_rng_state()
-        torch.manual_seed(self.cfg.seed + 1)
-        try:
+        with seeded(self.cfg.seed + 1):  # the augmented views of unlabelled data
             if isinstance(val, PairSet):
                 n = len(val)
                 self.vpool = self.model.prepare(val.a) + self.model.prepare(val.b)
@@ -191,8 +190,6 @@ class _Data:
                 self.vy = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
                 self.vneg = np.r_[3 * n + np.arange(n), 3 * n + np.arange(n)]  # only the positive rows' are used
                 self.v_graded = False
-        finally:
-            torch.set_rng_state(state)
 
     def steps(self) -> int:
         if self.cfg.steps_per_epoch:
@@ -286,7 +283,7 @@ def fit(
     if cfg.loss == "bce" and model.head is None:
         raise ValueError("binary cross-entropy needs a model built with head=True")
     started = time.perf_counter()
-    seed_everything(cfg.seed)
+    run_rng = RunRandom(cfg.seed)  # augmentation, dropout and mining draw from this run's own state
     device = dist_.resolve_device(cfg.device)
     distributed = dist_.setup(device)
     model.to(device)
@@ -330,7 +327,7 @@ def fit(
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         total, count = 0.0, 0
-        for items, labels in data.batches(rng):
+        for items, labels in run_rng.iterate(data.batches(rng)):
             cancelled = cancel is not None and cancel.is_set()
             stop = cancelled or (cfg.time_budget_s is not None and time.perf_counter() - started > cfg.time_budget_s)
             if distributed:  # all processes stop at the same step
@@ -338,29 +335,30 @@ def fit(
             if stop:
                 stopped = "cancelled" if cancelled else "time_budget"
                 break
-            batch = {k: v.to(device, non_blocking=True) for k, v in model.preprocessor.collate(items).items()}
-            labels = labels.to(device)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                emb = model.encode(batch, encoder)
-                if data.pairs_mode:
-                    half = emb.shape[0] // 2
-                    loss = _loss_for_pairs(model, emb[:half], emb[half:], labels, cfg, losses)
-                else:
-                    loss = _loss_for_labels(model, emb, labels, cfg, losses, margin)
-            if loss is None:
-                if not distributed:
-                    continue
-                loss = emb.sum() * 0.0  # every process must run backward for DDP's all-reduce
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {epoch}, step {step}; "
-                                         "the run was stopped. Try a lower learning rate")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if distributed and model.head is not None:
-                dist_.average_gradients(model.head.parameters(), device)
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
+            with run_rng.active():  # dropout and mining draw from the run's state
+                batch = {k: v.to(device, non_blocking=True) for k, v in model.preprocessor.collate(items).items()}
+                labels = labels.to(device)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                    emb = model.encode(batch, encoder)
+                    if data.pairs_mode:
+                        half = emb.shape[0] // 2
+                        loss = _loss_for_pairs(model, emb[:half], emb[half:], labels, cfg, losses)
+                    else:
+                        loss = _loss_for_labels(model, emb, labels, cfg, losses, margin)
+                if loss is None:
+                    if not distributed:
+                        continue
+                    loss = emb.sum() * 0.0  # every process must run backward for DDP's all-reduce
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {epoch}, step {step}; "
+                                             "the run was stopped. Try a lower learning rate")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if distributed and model.head is not None:
+                    dist_.average_gradients(model.head.parameters(), device)
+                if cfg.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
             step += 1
             total += float(loss.detach())
             count += 1

@@ -66,9 +66,11 @@ def scratch_model(modality: str, encoder: str, data: Samples | PairSet, distance
     texts = None
     if modality == "text":
         texts = list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b)
-    torch.manual_seed(seed)
-    return build_model(modality, encoder, dict(opts), dict(prep), distance=distance, normalize=True,
-                       texts=texts, vocab_size=4000)
+    from .rng import seeded
+
+    with seeded(seed):  # the initial weights (under the lock: another visitor's run may be training)
+        return build_model(modality, encoder, dict(opts), dict(prep), distance=distance, normalize=True,
+                           texts=texts, vocab_size=4000)
 
 
 def pair_distances(model: SiameseModel, data: Samples | PairSet, n_pairs: int = 1000,

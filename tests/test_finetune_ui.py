@@ -200,3 +200,39 @@ def test_pairs_csv_with_default_settings_completes_and_the_upload_wins_over_the_
     out = _watch(client)
     assert "Finished" in out[0] or "best model" in out[0], out[0]
     assert "pairs" in out[2]["model"]  # named after the upload, not the sample
+
+
+def test_same_seed_same_numbers_while_other_visitors_compare_and_check_data(app_url):
+    """A run's augmentation, dropout and mining draw from torch's global generator; another visitor's
+    'Check the data' with a from-scratch base initialises that model at its own seed meanwhile. The
+    run's report numbers must not change (siamese_demo.rng)."""
+    import threading
+
+    def run() -> dict:
+        client = Client(app_url, verbose=False)
+        _start(client, "timeseries", epochs=6)
+        return _watch(client)[2]
+
+    solo = run()
+    stop, calls = threading.Event(), []
+
+    def other_visitor():
+        c = Client(app_url, verbose=False)
+        s = (EX / "series" / "gunpoint_class1_a.txt").read_text()
+        while not stop.is_set():
+            c.predict(modality_label="Time-series pairs", use_sample=True, upload=None,
+                      base_name="from scratch: transformer", split_mode="auto", loss="auto", seed=len(calls) + 1,
+                      api_name="/check_data")
+            c.predict(None, s, None, s, "series-lstm", True, 0.5, api_name="/compare_series")
+            calls.append(1)
+
+    threads = [threading.Thread(target=other_visitor) for _ in range(2)]
+    [t.start() for t in threads]
+    try:
+        busy = run()
+    finally:
+        stop.set()
+        [t.join() for t in threads]
+    assert len(calls) >= 2  # the other visitors were busy during the run
+    keys = [k for k in solo if k.startswith(("base_", "finetuned_"))] + ["best_epoch"]
+    assert {k: busy[k] for k in keys} == {k: solo[k] for k in keys}
