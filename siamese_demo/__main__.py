@@ -40,26 +40,40 @@ def _search_table(result) -> str:
     return "\n".join(lines)
 
 
+def _setting_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per fine-tuning setting (siamese_demo.settings: the same names, choices and defaults
+    as the fine-tune tab); a flag left out takes the setting's default."""
+    from .settings import SETTINGS
+
+    aliases = {"split_mode": ["--split"], "time_budget_s": ["--time-budget"]}  # the flags' earlier names
+    for st in SETTINGS:
+        default = st.form_default()
+        shown = "chosen from the data and the base" if st.auto else repr(default)
+        kw: dict[str, Any] = {"dest": st.name, "default": None, "help": f"{st.label} (default: {shown})"}
+        if st.kind is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+        else:
+            kw["type"] = st.kind
+            if st.choices:
+                kw["choices"] = list(st.choices)
+        p.add_argument(st.flag, *aliases.get(st.name, []), **kw)
+
+
 def _train(model, args) -> dict:
     """Fine-tune with a tqdm bar (the engine itself never prints). Under ``torchrun`` every process
     trains its share of each batch; only rank 0 shows progress and writes the output."""
     from tqdm import tqdm
 
-    from .augment import AugmentConfig
+    from . import settings
     from .distributed import is_main_process, world_size
-    from .finetune import default_config, finetune, write
+    from .finetune import finetune, write
     from .workflows import read_dataset
 
     data = read_dataset(model.modality, args.data)
-    overrides = {k: v for k, v in {
-        "loss": args.loss, "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
-        "time_budget_s": args.time_budget, "seed": args.seed, "margin": args.margin, "mining": args.mining,
-        "optimizer": args.optimizer, "weight_decay": args.weight_decay,
-        "early_stopping_patience": args.patience, "threshold_policy": args.threshold_policy,
-        "device": args.device}.items() if v is not None}
-    if args.no_augment:
-        overrides["augment"] = AugmentConfig(enabled=False)
-    cfg = default_config(model, data, **overrides)
+    values = {n: (getattr(args, n) if getattr(args, n) is not None else d) for n, d in settings.defaults().items()}
+    cfg = settings.train_config(model, data, settings.check(values))
+    if args.device:
+        cfg.device = args.device
     bar = tqdm(total=cfg.epochs, desc="epochs", file=sys.stderr, disable=not is_main_process())
 
     def progress(event) -> None:
@@ -68,8 +82,8 @@ def _train(model, args) -> dict:
             bar.set_postfix(val_loss=f"{event.data['val_loss']:.4f}", val_auc=f"{event.data['val_auc']:.3f}")
 
     try:
-        result = finetune(model, data, cfg, [progress], split_mode=args.split, base_name=args.base,
-                          data_source=f"'{Path(args.data).name}'")
+        result = finetune(model, data, cfg, [progress], split_mode=values["split_mode"], base_name=args.base,
+                          distance=args.distance, data_source=f"'{Path(args.data).name}'")
     finally:
         bar.close()
     report = result.report
@@ -110,21 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="image zip/folder, text CSV, or series CSV/TSV/.ts")
     p.add_argument("--base", required=True, help="model to start from (shipped name or checkpoint folder)")
     p.add_argument("--out", required=True)
-    p.add_argument("--loss", choices=["contrastive", "triplet", "bce"], help="default: triplet for class-labelled data, else contrastive (bce for a base with a head)")
-    p.add_argument("--margin", type=float, help="default: the loss's default margin")
-    p.add_argument("--mining", choices=["random", "semihard", "hard"])
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--lr", type=float, help="default: 3e-4 from a trained base")
-    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
-    p.add_argument("--weight-decay", type=float, help="L2 regularisation (default 1e-4)")
-    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 4; 0 = off)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--time-budget", type=float, default=120.0, help="seconds")
-    p.add_argument("--threshold-policy", choices=["max_accuracy", "eer", "target_far"])
-    p.add_argument("--split", choices=["auto", "by class", "by sample"], default="auto")
-    p.add_argument("--no-augment", action="store_true")
+    _setting_flags(p)
     p.add_argument("--device", help="cpu, cuda, or auto (default: cuda when present)")
-    p.add_argument("--seed", type=int, default=0)
     sub.add_parser("models", help="list the shipped models")
     args = parser.parse_args(argv)
 

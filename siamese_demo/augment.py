@@ -20,7 +20,7 @@ class AugmentConfig:
     rotation: float = 10.0          # degrees
     translate: float = 0.08         # fraction of the size
     crop_scale: float = 0.85        # smallest area kept by the random crop
-    color_jitter: float = 0.3       # brightness / contrast strength
+    color_jitter: float = 0.0       # brightness / contrast strength (0: off; ink on paper gains nothing)
     # series
     jitter: float = 0.03            # noise std (series are z-scored)
     scaling: float = 0.1            # std of the per-channel scale factor

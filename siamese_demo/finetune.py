@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
 from . import evaluate as ev
 from .errors import DataError
@@ -118,9 +117,9 @@ def default_config(base: SiameseModel, data: Samples | PairSet, **overrides) -> 
     pretrained = bool(base.info.get("training"))  # a pretrained base records where its weights came from
     lr = 3e-4 if trained or pretrained else 1e-3
     graded = isinstance(data, PairSet) and data.graded
-    cfg = dict(loss=loss, mining=trained.get("mining", "semihard"), lr=lr, epochs=15, batch_size=32,
-               weight_decay=1e-4, early_stopping_patience=4, lr_patience=2,
-               monitor="val_spearman" if graded else "val_auc", time_budget_s=120.0)
+    # only what depends on the data and the base; everything else is TrainConfig's own default
+    cfg = dict(loss=loss, mining=trained.get("mining", "semihard"), lr=lr,
+               monitor="val_spearman" if graded else "val_auc")
     cfg.update(overrides)
     return TrainConfig(**cfg)
 

@@ -33,12 +33,14 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 
 @dataclass
 class TrainConfig:
+    """Training settings. The defaults are those of a first fine-tune (siamese_demo.settings derives
+    the form, the CLI flags and the README's table from these fields); the recipes set theirs."""
     loss: str = "contrastive"          # "contrastive", "triplet" or "bce"
     margin: float | None = None        # None: 1.0 (contrastive, euclidean), 0.5 (cosine), 0.2 (triplet)
     mining: str = "semihard"           # triplets: "random", "semihard", "hard"
     batch_size: int = 32
     m_per_class: int = 4               # class-labelled data: samples per class in a batch
-    epochs: int = 20
+    epochs: int = 15
     steps_per_epoch: int | None = None  # None: about one pass over the training data
     optimizer: str = "adamw"
     lr: float = 1e-3
@@ -47,9 +49,9 @@ class TrainConfig:
     lr_patience: int = 2               # ReduceLROnPlateau on validation loss
     lr_factor: float = 0.5
     min_lr: float = 1e-6
-    early_stopping_patience: int = 5   # epochs without improvement of `monitor`; 0 disables
+    early_stopping_patience: int = 4   # epochs without improvement of `monitor`; 0 disables
     monitor: str = "val_loss"          # what early stopping / best weights follow: val_loss, val_auc, val_spearman
-    time_budget_s: float | None = None
+    time_budget_s: float | None = 120.0  # None: no limit
     grad_clip: float | None = 5.0
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -18,23 +18,17 @@ import gradio as gr
 import numpy as np
 
 from siamese_demo import plots
-from siamese_demo.augment import AugmentConfig
-from siamese_demo import catalogue
-from siamese_demo.distances import DISTANCES
+from siamese_demo import catalogue, settings
 from siamese_demo.errors import DataError
-from siamese_demo.evaluate import POLICIES
 from siamese_demo.finetune import (SPLIT_MODES, default_config, finetune, prepare, report_markdown, suggest_margin,
                                    write)
 from siamese_demo.inspect_data import preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
-from siamese_demo.limits import RANGES, check_choice, check_number, limits
-from siamese_demo.losses import LOSSES
-from siamese_demo.pairs import MINING as MINERS
-from siamese_demo.train import OPTIMIZERS
+from siamese_demo.limits import check_choice, check_number, limits, setting_range
 from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
 
 from . import common
-from .components import CheckedNumber, CheckedRadio, CheckedSlider, setting_slider
+from .components import CheckedNumber, CheckedRadio, setting_slider
 
 MODALITIES = {"Image pairs": "image", "Text pairs": "text", "Time-series pairs": "timeseries"}
 SCRATCH_PREFIX = "from scratch: "
@@ -65,7 +59,7 @@ def _owner(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "local"
 
 
-LOSS_CHOICES = ("auto", *LOSSES)  # auto: resolved from the data and the base by finetune.default_config
+LOSS_CHOICES = settings.BY_NAME["loss"].choices  # auto: resolved from the data and the base
 
 
 def _read(modality: str, use_sample: bool, upload: str | None):
@@ -163,40 +157,7 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
             gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
 
 
-def check_settings(s: dict[str, Any]) -> dict[str, Any]:
-    """Every setting checked against its allowed values (ranges from siamese_demo.limits.RANGES)."""
-    out = dict(s)
-    for name, options in (("loss", LOSS_CHOICES), ("distance", DISTANCES), ("mining", MINERS), ("optimizer", OPTIMIZERS),
-                          ("threshold_policy", POLICIES), ("split_mode", SPLIT_MODES)):
-        out[name] = check_choice(s[name], name, options)
-    for name in RANGES:
-        out[name] = check_number(s[name], name)
-    out["augment"] = bool(s["augment"])
-    return out
-
-
-def _config(base, data, s: dict[str, Any]):
-    budget = float(s["time_budget_s"])
-    aug = AugmentConfig(enabled=bool(s["augment"]), rotation=float(s["rotation"]), crop_scale=float(s["crop_scale"]),
-                        color_jitter=float(s["color_jitter"]), jitter=float(s["jitter"]), scaling=float(s["scaling"]),
-                        warp=float(s["warp"]), word_dropout=float(s["word_dropout"]))
-    over = dict(mining=s["mining"], batch_size=int(s["batch_size"]), epochs=int(s["epochs"]),
-                optimizer=s["optimizer"], weight_decay=float(s["weight_decay"]), lr_patience=int(s["lr_patience"]),
-                early_stopping_patience=int(s["patience"]), threshold_policy=s["threshold_policy"],
-                target_far=float(s["target_far"]), seed=int(s["seed"]), time_budget_s=budget, augment=aug,
-                device="auto")
-    if s["loss"] != "auto":
-        over["loss"] = s["loss"]
-    if s["margin"]:
-        over["margin"] = float(s["margin"])
-    if s["lr"]:
-        over["lr"] = float(s["lr"])
-    return default_config(base, data, **over)
-
-
-SETTING_NAMES = ["loss", "distance", "margin", "mining", "batch_size", "epochs", "optimizer", "lr", "weight_decay",
-                 "lr_patience", "patience", "augment", "rotation", "crop_scale", "color_jitter", "jitter", "scaling",
-                 "warp", "word_dropout", "threshold_policy", "target_far", "split_mode", "seed", "time_budget_s"]
+SETTING_NAMES = settings.NAMES  # the form, the API and the CLI take the same settings (siamese_demo.settings)
 
 
 def start(runner, store, modality_label: str, use_sample: bool, upload: str | None, base_name: str,
@@ -205,12 +166,12 @@ def start(runner, store, modality_label: str, use_sample: bool, upload: str | No
     owner = _owner(request)
     if len(values) != len(SETTING_NAMES):
         raise DataError(f"expected {len(SETTING_NAMES)} settings ({', '.join(SETTING_NAMES)}), got {len(values)}")
-    s = check_settings(dict(zip(SETTING_NAMES, values)))
+    s = settings.check(dict(zip(SETTING_NAMES, values)))
     modality = _modality(modality_label)
     data = _read(modality, use_sample, upload)
     seed = int(s["seed"])
     base = _base(modality, base_name, data, s["distance"], seed)
-    cfg = _config(base, data, s)
+    cfg = settings.train_config(base, data, s)
     prepared = prepare(base, data, s["split_mode"], seed)  # refuse unusable data now, not in the queue
     store.folder(owner)  # the visitor's private folder exists from now on
     label = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(upload).stem)[:40] if upload else "sample"
@@ -360,6 +321,25 @@ def use_model(runner, store, state: dict | None, request: gr.Request | None = No
     return (f"`{name}` is now selected in the **{tab}** tab (for you only).", *updates)
 
 
+# numbers shown as sliders (a bounded range that a slider shows well); the others as number boxes
+SLIDERS = {"batch_size", "epochs", "lr_patience", "patience", "time_budget_s", "rotation", "crop_scale",
+           "color_jitter", "jitter", "scaling", "warp", "word_dropout"}
+
+
+def _widget(name: str, **kw):
+    """The form's input for a setting: its label, choices and default from siamese_demo.settings."""
+    st = settings.BY_NAME[name]
+    value = st.form_default()
+    if st.kind is bool:
+        return gr.Checkbox(value, label=st.label, **kw)
+    if st.kind is str:
+        return CheckedRadio(list(st.choices), value=value, label=st.label, **kw)
+    if name in SLIDERS:
+        lo, hi, _, _ = setting_range(name)
+        return setting_slider(name, min(value, hi), st.label, **kw)
+    return CheckedNumber(value, label=st.label, **kw)
+
+
 def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
     gr.Markdown(INTRO)
     job_state = gr.State({})
@@ -373,10 +353,9 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         with gr.Column():
             base = gr.Dropdown(base_choices("image"), value=base_choices("image")[0], label="Start from (base model)",
                                allow_custom_value=True)  # choices change with the data type; checked in _base
-            split_mode = CheckedRadio(list(SPLIT_MODES), value="auto", label="Split (train / validation / test = 60/20/20)",
-                                  info="auto: by class when there are 15 classes or more (test classes unseen), "
-                                       "else by sample (stratified)")
-            seed = CheckedNumber(0, precision=0, label="Seed")
+            split_mode = _widget("split_mode", info="train / validation / test = 60/20/20; by class: test "
+                                 "classes unseen; by sample: stratified")
+            seed = _widget("seed", precision=0)
             check = gr.Button("Check the data")
     summary_json = gr.JSON(visible=False)
     summary_md = gr.Markdown()
@@ -385,38 +364,33 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                                  "be built", visible=False, interactive=False, wrap=True)
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            loss = CheckedRadio(list(LOSS_CHOICES), value="auto", label="Loss (auto: triplet for class labels, "
-                                "contrastive for pairs, bce for a base with a pair head)",
-                                info="bce adds a pair classifier head on top of the encoder")
-            distance = CheckedRadio(["euclidean", "cosine"], value="euclidean", label="Distance (from-scratch models; "
-                                "a base model keeps its own)")
-            margin = CheckedNumber(0, label="Margin (0 = the loss's default; 'Check the data' suggests one)")
-            mining = CheckedRadio(["random", "semihard", "hard"], value="semihard", label="Triplet mining")
+            loss = _widget("loss", info="bce adds a pair classifier head on top of the encoder")
+            distance = _widget("distance")
+            margin = _widget("margin")
+            mining = _widget("mining")
         with gr.Row():
-            batch_size = setting_slider("batch_size", 32, "Batch size", step=4)
-            epochs = setting_slider("epochs", 15, "Epochs")
-            optimizer = CheckedRadio(["adamw", "adam", "sgd"], value="adamw", label="Optimizer")
-            lr = CheckedNumber(0, label="Learning rate (0 = 3e-4 from a trained base, 1e-3 from scratch)")
+            batch_size = _widget("batch_size", step=4)
+            epochs = _widget("epochs")
+            optimizer = _widget("optimizer")
+            lr = _widget("lr")
         with gr.Row():
-            weight_decay = CheckedNumber(1e-4, label="Weight decay (L2)")
-            lr_patience = setting_slider("lr_patience", 2, "ReduceLROnPlateau patience (epochs)")
-            patience = setting_slider("patience", 4, "Early-stopping patience (0 = off)")
-            time_budget = CheckedSlider(10, limits().train_seconds, value=min(120, limits().train_seconds),
-                                    step=10, label="Time budget (s)")
+            weight_decay = _widget("weight_decay")
+            lr_patience = _widget("lr_patience")
+            patience = _widget("patience")
+            time_budget = _widget("time_budget_s", step=10)
         with gr.Row():
-            augment = gr.Checkbox(True, label="Augment")
-            rotation = setting_slider("rotation", 10, "Images: rotation (deg)")
-            crop_scale = setting_slider("crop_scale", 0.85, "Images: random crop (smallest area)")
-            color_jitter = setting_slider("color_jitter", 0.0, "Images: colour jitter")
+            augment = _widget("augment")
+            rotation = _widget("rotation")
+            crop_scale = _widget("crop_scale")
+            color_jitter = _widget("color_jitter")
         with gr.Row():
-            jitter = setting_slider("jitter", 0.03, "Series: jitter")
-            scaling = setting_slider("scaling", 0.1, "Series: scaling")
-            warp = setting_slider("warp", 0.2, "Series: time warp")
-            word_dropout = setting_slider("word_dropout", 0.1, "Text: word dropout")
+            jitter = _widget("jitter")
+            scaling = _widget("scaling")
+            warp = _widget("warp")
+            word_dropout = _widget("word_dropout")
         with gr.Row():
-            policy = CheckedRadio(["max_accuracy", "eer", "target_far"], value="max_accuracy",
-                              label="Threshold policy (chosen on validation)")
-            target_far = CheckedNumber(0.01, label="Target false-accept rate (target_far policy)")
+            policy = _widget("threshold_policy")
+            target_far = _widget("target_far")
     with gr.Row():
         start_btn = gr.Button("Start fine-tuning", variant="primary")
         cancel_btn = gr.Button("Cancel", variant="stop", interactive=False)  # active only while a run is on

@@ -1,0 +1,143 @@
+"""The fine-tuning settings, in one table: the fine-tune form, the CLI flags of ``train``, the saved
+config and the README's settings table are all derived from it.
+
+Each setting names the :class:`~siamese_demo.train.TrainConfig` field it sets (``augment.<field>`` for
+:class:`~siamese_demo.augment.AugmentConfig`); its default *is* that field's default, except for the
+settings marked ``auto``, whose value :func:`siamese_demo.finetune.default_config` resolves from the
+data and the base ("auto" in a choice, 0 in a number). Two settings are not training fields: the
+distance of a model built from scratch, and how the data is split. Allowed ranges live in
+:data:`siamese_demo.limits.RANGES`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .augment import AugmentConfig
+from .distances import DISTANCES
+from .errors import DataError
+from .evaluate import POLICIES
+from .limits import RANGES, check_choice, check_number
+from .losses import LOSSES
+from .pairs import MINING
+from .finetune import SPLIT_MODES
+from .train import OPTIMIZERS, TrainConfig
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str                     # the form's and the API's name; the CLI flag is --name with dashes
+    field: str | None             # TrainConfig field, "augment.<field>", or None (not a training field)
+    label: str                    # what the form and the CLI help call it
+    kind: type                    # str (a choice), int, float or bool
+    choices: tuple = ()
+    auto: bool = False            # default resolved from the data and the base
+    default: Any = None           # only for settings that are not training fields
+
+    def form_default(self) -> Any:
+        """The value the form shows and the API takes when the setting is left alone."""
+        if self.auto:
+            return AUTO if self.kind is str else 0
+        if self.field is None:
+            return self.default
+        if self.field.startswith("augment."):
+            return getattr(AugmentConfig(), self.field.split(".", 1)[1])
+        return getattr(TrainConfig(), self.field)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("loss", "loss", "Loss (auto: triplet for class labels, contrastive for pairs, bce for a base with a "
+            "pair head)", str, (AUTO, *LOSSES), auto=True),
+    Setting("distance", None, "Distance (from-scratch models; a base model keeps its own)", str, DISTANCES,
+            default="euclidean"),
+    Setting("margin", "margin", "Margin (0 = the loss's default; 'Check the data' suggests one)", float, auto=True),
+    Setting("mining", "mining", "Triplet mining (auto: the base's own, else semihard)", str, (AUTO, *MINING),
+            auto=True),
+    Setting("batch_size", "batch_size", "Batch size", int),
+    Setting("epochs", "epochs", "Epochs", int),
+    Setting("optimizer", "optimizer", "Optimizer", str, OPTIMIZERS),
+    Setting("lr", "lr", "Learning rate (0 = 3e-4 from a trained base, 1e-3 from scratch)", float, auto=True),
+    Setting("weight_decay", "weight_decay", "Weight decay (L2)", float),
+    Setting("lr_patience", "lr_patience", "ReduceLROnPlateau patience (epochs)", int),
+    Setting("patience", "early_stopping_patience", "Early-stopping patience (0 = off)", int),
+    Setting("augment", "augment.enabled", "Augment", bool),
+    Setting("rotation", "augment.rotation", "Images: rotation (deg)", float),
+    Setting("crop_scale", "augment.crop_scale", "Images: random crop (smallest area)", float),
+    Setting("color_jitter", "augment.color_jitter", "Images: colour jitter", float),
+    Setting("jitter", "augment.jitter", "Series: jitter", float),
+    Setting("scaling", "augment.scaling", "Series: scaling", float),
+    Setting("warp", "augment.warp", "Series: time warp", float),
+    Setting("word_dropout", "augment.word_dropout", "Text: word dropout", float),
+    Setting("threshold_policy", "threshold_policy", "Threshold policy (chosen on validation)", str, POLICIES),
+    Setting("target_far", "target_far", "Target false-accept rate (target_far policy)", float),
+    Setting("split_mode", None, "Split (auto: by class with 15 or more classes, else by sample)", str, SPLIT_MODES,
+            default="auto"),
+    Setting("seed", "seed", "Seed", int),
+    Setting("time_budget_s", "time_budget_s", "Time budget (s)", float),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+NAMES = [s.name for s in SETTINGS]
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting at its default, as the form sends it."""
+    return {s.name: s.form_default() for s in SETTINGS}
+
+
+def check(values: dict[str, Any]) -> dict[str, Any]:
+    """Every setting checked: choices against their options, numbers against ``limits.RANGES``."""
+    missing = [n for n in NAMES if n not in values]
+    if missing:
+        raise DataError(f"missing settings: {', '.join(missing)}")
+    out = dict(values)
+    for s in SETTINGS:
+        if s.kind is str:
+            out[s.name] = check_choice(values[s.name], s.name, s.choices)
+        elif s.kind is bool:
+            out[s.name] = bool(values[s.name])
+        elif s.name in RANGES:
+            out[s.name] = check_number(values[s.name], s.name)
+    return out
+
+
+def train_config(base, data, values: dict[str, Any]) -> TrainConfig:
+    """The run's TrainConfig from checked settings: the set ones as given, the ``auto`` ones resolved
+    by :func:`siamese_demo.finetune.default_config` from the data and the base."""
+    from .finetune import default_config
+
+    aug: dict[str, Any] = {}
+    over: dict[str, Any] = {"device": "auto"}
+    for s in SETTINGS:
+        if s.field is None:
+            continue
+        v = values[s.name]
+        if s.auto and (v == AUTO or v == 0):
+            continue
+        v = s.kind(v)
+        if s.field.startswith("augment."):
+            aug[s.field.split(".", 1)[1]] = v
+        else:
+            over[s.field] = v
+    over["augment"] = AugmentConfig(**aug)
+    return default_config(base, data, **over)
+
+
+def config_fields() -> set[str]:
+    """The TrainConfig / AugmentConfig fields the settings set ("augment.<field>" for the latter)."""
+    return ({f.name for f in fields(TrainConfig)} - {"augment"}) | {f"augment.{f.name}" for f in fields(AugmentConfig)}
+
+
+def markdown_table() -> str:
+    """The README's fine-tuning settings table (checked equal to the README by a test)."""
+    rows = ["| setting (form / API) | CLI flag | TrainConfig field | default |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        d = s.form_default()
+        shown = "auto (from the data and the base)" if s.auto else f"`{d}`"
+        rows.append(f"| `{s.name}` | `{s.flag}` | `{s.field or '-'}` | {shown} |")
+    return "\n".join(rows)
