@@ -228,7 +228,7 @@ def test_finetune_tab_runs_on_a_sample(page):
     check = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Check the data"][0]
     page.execute_script("arguments[0].click();", check)
     _wait(page, lambda: "Duplicates of training items" in _visible_panel(page).text)
-    settings = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith("Settings")][0]
+    settings = [b for b in panel.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith("Advanced settings")][0]
     page.execute_script("arguments[0].click();", settings)
     epochs = _wait(page, lambda: [i for i in panel.find_elements(By.CSS_SELECTOR, "input[type='number']")
                                   if i.get_attribute("aria-label") and "Epochs" in i.get_attribute("aria-label")][0])

@@ -38,9 +38,10 @@ INTRO = """## Fine-tune on your own data
 1. **Data**: pick a sample dataset or upload yours: an image **zip** with one folder per class (or no folders:
    unlabelled), a text **CSV** with `text_a,text_b,label` (pairs; label 0/1 or a 0-5 score) or `text,label`,
    or a series **CSV/TSV/.ts** in the UCR layout (class label, then the values). Press **Check the data**.
-2. **Settings**: the defaults work for a first run (triplet loss for labelled data, contrastive for pairs, a
-   small learning rate, early stopping on validation AUC, a 2-minute budget). The threshold is chosen on the validation split; all
-   numbers in the report are on the test split, which training never sees.
+2. **Settings**: a first run needs only the base, the loss (*auto* picks it from the data: triplet for class
+   labels, contrastive for pairs) and the time budget; the rest is under **Advanced settings**, and the
+   defaults work. The threshold is chosen on the validation split; all numbers in the report are on the
+   test split, which training never sees, and the report says plainly whether the run beat its base.
 3. **Start**, watch the curves, **Cancel** at any time (the best model so far is kept). One run trains at a
    time on this server; others wait in line and see their place. Your data, runs and models are yours alone
    and are deleted when you leave (or after an hour).
@@ -355,6 +356,9 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                                allow_custom_value=True)  # choices change with the data type; checked in _base
             split_mode = _widget("split_mode", info="train / validation / test = 60/20/20; by class: test "
                                  "classes unseen; by sample: stratified")
+            # what a first run needs: the base (above), the loss and the time budget; the rest is Advanced
+            loss = _widget("loss", info="bce adds a pair classifier head on top of the encoder")
+            time_budget = _widget("time_budget_s", step=10)
             seed = _widget("seed", precision=0)
             check = gr.Button("Check the data")
     summary_json = gr.JSON(visible=False)
@@ -362,9 +366,8 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
     preview_gallery = gr.Gallery(label="Training pairs as they will be built", columns=4, height=260, visible=False)
     preview_table = gr.Dataframe(headers=["pair", "label", "first", "second"], label="Training pairs as they will "
                                  "be built", visible=False, interactive=False, wrap=True)
-    with gr.Accordion("Settings", open=False):
+    with gr.Accordion("Advanced settings", open=False):
         with gr.Row():
-            loss = _widget("loss", info="bce adds a pair classifier head on top of the encoder")
             distance = _widget("distance")
             margin = _widget("margin")
             mining = _widget("mining")
@@ -377,7 +380,6 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
             weight_decay = _widget("weight_decay")
             lr_patience = _widget("lr_patience")
             patience = _widget("patience")
-            time_budget = _widget("time_budget_s", step=10)
         with gr.Row():
             augment = _widget("augment")
             rotation = _widget("rotation")
