@@ -77,8 +77,8 @@ def _train(model, args) -> dict:
     bar = tqdm(total=cfg.epochs, desc="epochs", file=sys.stderr, disable=not is_main_process())
 
     def progress(event) -> None:
-        if event.kind == "epoch" and event.epoch > 0:
-            bar.update(1)
+        if event.kind == "epoch" and event.epoch > 0:  # a validation (several per epoch on small data)
+            bar.n = int(event.data["epoch"])
             bar.set_postfix(val_loss=f"{event.data['val_loss']:.4f}", val_auc=f"{event.data['val_auc']:.3f}")
 
     try:

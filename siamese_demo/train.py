@@ -40,18 +40,22 @@ class TrainConfig:
     mining: str = "semihard"           # triplets: "random", "semihard", "hard"
     batch_size: int = 32
     m_per_class: int = 4               # class-labelled data: samples per class in a batch
-    epochs: int = 15
+    epochs: int = 200                  # at most; with a time budget the budget usually ends the run
     steps_per_epoch: int | None = None  # None: about one pass over the training data
     optimizer: str = "adamw"
     lr: float = 1e-3
     weight_decay: float = 1e-4         # L2 regularisation
     momentum: float = 0.9              # SGD only
-    lr_patience: int = 2               # ReduceLROnPlateau on validation loss
+    lr_patience: int = 4               # ReduceLROnPlateau on validation loss, in evaluations
     lr_factor: float = 0.5
     min_lr: float = 1e-6
-    early_stopping_patience: int = 4   # epochs without improvement of `monitor`; 0 disables
+    early_stopping_patience: int = 8   # evaluations without improvement of `monitor`; 0 disables
     monitor: str = "val_loss"          # what early stopping / best weights follow: val_loss, val_auc, val_spearman
     time_budget_s: float | None = 120.0  # None: no limit
+    evals_per_epoch: int = 0           # validations per epoch, evenly spaced; 0: up to 4 (as many as the steps)
+    monitor_smoothing: float = 0.5     # the monitor as a moving average (weight of the past; 0: raw)
+    min_budget_share: float = 0.5      # early stopping waits for this share of the time budget ...
+    min_evals: int = 8                 # ... and for this many validations
     grad_clip: float | None = 5.0
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -81,6 +85,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# the schedule the shipped models' recipes were trained with: one validation per epoch, patience in
+# epochs, the raw monitor, early stopping at any time (their recipes pass it, so they repeat their numbers)
+PER_EPOCH = dict(evals_per_epoch=1, monitor_smoothing=0.0, min_budget_share=0.0, min_evals=0)
 
 
 @dataclass
@@ -264,6 +273,9 @@ def _validate(model: SiameseModel, data: _Data, cfg: TrainConfig, losses) -> dic
     else:
         loss = _loss_for_pairs(model, ea, eb, y, cfg, losses)
     dist = model.decision_distance(ea, eb).cpu().numpy()
+    if not (np.all(np.isfinite(dist)) and np.isfinite(float(loss))):
+        raise FloatingPointError("the model's outputs on the validation split became infinite or NaN; the run was "
+                                 "stopped. Try a lower learning rate")
     out = {"val_loss": float(loss), "val_auc": ev.roc_auc(dist, data.vy), "distances": dist}
     if data.v_graded:
         out["val_spearman"] = ev.spearman(-dist, data.vy)
@@ -309,7 +321,7 @@ def fit(
         for cb in callbacks:
             cb(ev_)
 
-    emit("start", 0, 0, {"steps_per_epoch": data.steps(), "epochs": cfg.epochs})
+    emit("start", 0, 0, {"steps_per_epoch": data.steps(), "epochs": cfg.epochs, "time_budget_s": cfg.time_budget_s})
     first = _validate(model, data, cfg, losses)
     history: list[dict[str, Any]] = [{"epoch": 0, "train_loss": None, "val_loss": first["val_loss"],
                                       "val_auc": first["val_auc"], "lr": cfg.lr, "time_s": 0.0,
@@ -324,74 +336,107 @@ def fit(
 
     best_quality, best_epoch = quality(first), 0
     best_state = copy.deepcopy(model.state_dict())
-    bad_epochs, step, stopped = 0, 0, "completed"
+    bad_evals, step, stopped, n_evals = 0, 0, "completed", 0
+    smoothed = quality(first)
+    # several validations per epoch on small data, so that early stopping and the best weights do not hang
+    # on a handful of noisy points; patience counts validations
+    spe = data.steps()
+    evals = cfg.evals_per_epoch or min(4, spe)
+    eval_at = {max(1, round(spe * (k + 1) / evals)) for k in range(evals)}
+    total, count = 0.0, 0
+
+    def train_step(items, labels) -> float | None:
+        nonlocal step
+        with run_rng.active():  # dropout and mining draw from the run's state
+            batch = {k: v.to(device, non_blocking=True) for k, v in model.preprocessor.collate(items).items()}
+            labels = labels.to(device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                emb = model.encode(batch, encoder)
+                if data.pairs_mode:
+                    half = emb.shape[0] // 2
+                    loss = _loss_for_pairs(model, emb[:half], emb[half:], labels, cfg, losses)
+                else:
+                    loss = _loss_for_labels(model, emb, labels, cfg, losses, margin)
+            if loss is None:
+                if not distributed:
+                    return None
+                loss = emb.sum() * 0.0  # every process must run backward for DDP's all-reduce
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {epoch}, step {step}; "
+                                         "the run was stopped. Try a lower learning rate")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if distributed and model.head is not None:
+                dist_.average_gradients(model.head.parameters(), device)
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+        step += 1
+        value = float(loss.detach())
+        emit("step", epoch, step, {"loss": value, "lr": opt.param_groups[0]["lr"], "batch": len(items)})
+        return value
+
+    def evaluate(position: float) -> bool:
+        """Validate, record, keep the best weights; True when early stopping ends the run. ``position``:
+        where in training, in epochs (whole numbers at the end of an epoch)."""
+        nonlocal total, count, best_quality, best_epoch, best_state, bad_evals, smoothed, n_evals
+        position = round(position, 3)
+        position = int(position) if float(position).is_integer() else position
+        res = dist_.from_main(_validate(model, data, cfg, losses))
+        model.train()
+        n_evals += 1
+        lr_before = opt.param_groups[0]["lr"]
+        sched.step(res["val_loss"])
+        lr_after = opt.param_groups[0]["lr"]
+        row = {"epoch": round(position, 3), "train_loss": total / max(count, 1) if count else None,
+               "val_loss": res["val_loss"], "val_auc": res["val_auc"], "lr": lr_before,
+               "time_s": time.perf_counter() - started}
+        if "val_spearman" in res:
+            row["val_spearman"] = res["val_spearman"]
+        total, count = 0.0, 0
+        history.append(row)
+        emit("epoch", epoch, step, row)
+        if lr_after < lr_before:
+            emit("lr_drop", epoch, step, {"old_lr": lr_before, "new_lr": lr_after})
+        smoothed = cfg.monitor_smoothing * smoothed + (1 - cfg.monitor_smoothing) * quality(res)
+        if smoothed > best_quality + 1e-6:
+            best_quality, best_epoch, bad_evals = smoothed, row["epoch"], 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_evals += 1
+        waited = (cfg.time_budget_s is None
+                  or time.perf_counter() - started >= cfg.min_budget_share * cfg.time_budget_s)
+        if (cfg.early_stopping_patience and bad_evals >= cfg.early_stopping_patience and waited
+                and n_evals >= cfg.min_evals):
+            emit("early_stop", epoch, step, {"best_epoch": best_epoch})
+            return True
+        return False
 
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        total, count = 0.0, 0
-        for items, labels in run_rng.iterate(data.batches(rng)):
+        done, since_eval = False, 0
+        for k, (items, labels) in enumerate(run_rng.iterate(data.batches(rng)), start=1):
             cancelled = cancel is not None and cancel.is_set()
             stop = cancelled or (cfg.time_budget_s is not None and time.perf_counter() - started > cfg.time_budget_s)
             if distributed:  # all processes stop at the same step
                 stop = dist_.any_flag(stop, device)
             if stop:
                 stopped = "cancelled" if cancelled else "time_budget"
+                if since_eval:  # the steps since the last validation still count
+                    evaluate(epoch - 1 + (k - 1) / spe)
+                emit(stopped, epoch, step)
+                done = True
                 break
-            with run_rng.active():  # dropout and mining draw from the run's state
-                batch = {k: v.to(device, non_blocking=True) for k, v in model.preprocessor.collate(items).items()}
-                labels = labels.to(device)
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                    emb = model.encode(batch, encoder)
-                    if data.pairs_mode:
-                        half = emb.shape[0] // 2
-                        loss = _loss_for_pairs(model, emb[:half], emb[half:], labels, cfg, losses)
-                    else:
-                        loss = _loss_for_labels(model, emb, labels, cfg, losses, margin)
-                if loss is None:
-                    if not distributed:
-                        continue
-                    loss = emb.sum() * 0.0  # every process must run backward for DDP's all-reduce
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {epoch}, step {step}; "
-                                             "the run was stopped. Try a lower learning rate")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if distributed and model.head is not None:
-                    dist_.average_gradients(model.head.parameters(), device)
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
-            step += 1
-            total += float(loss.detach())
-            count += 1
-            emit("step", epoch, step, {"loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"],
-                                       "batch": len(items)})
-        if count == 0 and stopped != "completed":
-            emit(stopped, epoch, step)
-            break
-        res = dist_.from_main(_validate(model, data, cfg, losses))
-        lr_before = opt.param_groups[0]["lr"]
-        sched.step(res["val_loss"])
-        lr_after = opt.param_groups[0]["lr"]
-        row = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": res["val_loss"],
-               "val_auc": res["val_auc"], "lr": lr_before, "time_s": time.perf_counter() - started}
-        if "val_spearman" in res:
-            row["val_spearman"] = res["val_spearman"]
-        history.append(row)
-        emit("epoch", epoch, step, row)
-        if lr_after < lr_before:
-            emit("lr_drop", epoch, step, {"old_lr": lr_before, "new_lr": lr_after})
-        if quality(res) > best_quality + 1e-6:
-            best_quality, best_epoch, bad_epochs = quality(res), epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad_epochs += 1
-        if stopped != "completed":
-            emit(stopped, epoch, step)
-            break
-        if cfg.early_stopping_patience and bad_epochs >= cfg.early_stopping_patience:
-            stopped = "early_stop"
-            emit("early_stop", epoch, step, {"best_epoch": best_epoch})
+            value = train_step(items, labels)
+            if value is not None:
+                total, count = total + value, count + 1
+            since_eval += 1
+            if k in eval_at:
+                since_eval = 0
+                if evaluate(epoch - 1 + k / spe):
+                    stopped, done = "early_stop", True
+                    break
+        if done:
             break
 
     model.load_state_dict(best_state)

@@ -128,7 +128,7 @@ def test_finetune_report_same_seed_same_numbers_and_base_untouched():
     assert [r1.report["finetuned"][k] for k in keys] == [r2.report["finetuned"][k] for k in keys]
     assert r1.report["finetuned"]["distances"] == r2.report["finetuned"]["distances"]
     losses = lambda r: [h["val_loss"] for h in r.report["history"]]  # noqa: E731
-    assert len(losses(r1)) == 5 and losses(r1) == losses(r2)
+    assert len(losses(r1)) > 5 and losses(r1) == losses(r2)  # several validations per epoch
     assert losses(r1) != losses(r3)  # another seed: another split and other batches
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     rep = r1.report

@@ -1,5 +1,6 @@
 """The training engine: learning on each modality, callbacks, determinism, stopping rules."""
 import threading
+import time
 
 import pytest
 
@@ -7,7 +8,7 @@ import siamese_demo as sd
 import synthetic as syn
 from conftest import tiny_model
 from siamese_demo.errors import DataError
-from siamese_demo.train import TrainConfig, fit
+from siamese_demo.train import PER_EPOCH, TrainConfig, fit
 
 
 def _data(modality):
@@ -34,7 +35,7 @@ def _run(modality, encoder, loss, texts, **cfg):
     model = tiny_model(modality, encoder, texts=texts, head=loss == "bce",
                        **({"distance": "cosine"} if modality == "text" else {}))
     events = []
-    config = TrainConfig(loss=loss, epochs=cfg.pop("epochs", 4), batch_size=24, lr=cfg.pop("lr", 5e-3),
+    config = TrainConfig(**PER_EPOCH, loss=loss, epochs=cfg.pop("epochs", 4), batch_size=24, lr=cfg.pop("lr", 5e-3),
                          val_pairs=300, early_stopping_patience=0, seed=cfg.pop("seed", 0),
                          steps_per_epoch=cfg.pop("steps_per_epoch", 6), **cfg)
     return fit(model, train, val, config, callbacks=[events.append]), events
@@ -79,7 +80,7 @@ def test_cancel_from_another_thread_keeps_best_model(texts):
         if ev.kind == "step" and ev.step == 2:
             threading.Thread(target=cancel.set).start()
 
-    res = fit(model, train, val, TrainConfig(epochs=50, batch_size=24, val_pairs=100), [cb], cancel)
+    res = fit(model, train, val, TrainConfig(**PER_EPOCH, epochs=50, batch_size=24, val_pairs=100), [cb], cancel)
     assert res.stopped == "cancelled" and "cancelled" in seen
     assert len(res.history) < 10 and res.model.threshold is not None  # far fewer than the 50 epochs asked for
 
@@ -96,7 +97,7 @@ def test_early_stopping_and_lr_drops(texts):
     train, val = _data("timeseries")
     model = tiny_model("timeseries")
     got = []
-    res3 = fit(model, train, val, TrainConfig(epochs=20, lr=1e-12, early_stopping_patience=2, val_pairs=100,
+    res3 = fit(model, train, val, TrainConfig(**PER_EPOCH, epochs=20, lr=1e-12, early_stopping_patience=2, val_pairs=100,
                                               batch_size=24), [got.append])
     assert res3.stopped == "early_stop" and len(res3.history) <= 4
     assert any(e.kind == "early_stop" for e in got)
@@ -118,7 +119,7 @@ def test_unlabelled_self_supervised_training():
     val_items, _ = syn.series_samples(3, 1)
     model = tiny_model("timeseries")
     res = fit(model, sd.Samples(items), sd.Samples(val_items),
-              TrainConfig(loss="triplet", mining="hard", epochs=3, batch_size=16, lr=5e-3))
+              TrainConfig(**PER_EPOCH, loss="triplet", mining="hard", epochs=3, batch_size=16, lr=5e-3))
     assert res.record["data"]["train"]["labelled"] is False
     assert res.history[res.best_epoch]["val_loss"] <= res.history[0]["val_loss"]
 
@@ -126,13 +127,13 @@ def test_unlabelled_self_supervised_training():
 def test_triplet_needs_labels(texts):
     train, val = _data("text")
     with pytest.raises(DataError, match="triplet loss needs class labels"):
-        fit(tiny_model("text", texts=texts), train, val, TrainConfig(loss="triplet"))
+        fit(tiny_model("text", texts=texts), train, val, TrainConfig(**PER_EPOCH, loss="triplet"))
 
 
 def test_bce_needs_head():
     train, val = _data("image")
     with pytest.raises(ValueError, match="head"):
-        fit(tiny_model("image"), train, val, TrainConfig(loss="bce"))
+        fit(tiny_model("image"), train, val, TrainConfig(**PER_EPOCH, loss="bce"))
 
 
 def test_monitor_auc_restores_best_auc_epoch(texts):
@@ -140,3 +141,25 @@ def test_monitor_auc_restores_best_auc_epoch(texts):
     best = max(h["val_auc"] for h in res.history)
     assert res.history[res.best_epoch]["val_auc"] == best
     assert res.record["final_validation"]["auc"] == pytest.approx(best, abs=1e-9)
+
+
+def test_default_schedule_validates_within_epochs_and_waits_before_stopping_early(texts):
+    """The fine-tune schedule: up to 4 validations per epoch, patience counted in validations, and no
+    early stop before half the time budget and 8 validations, even when nothing improves."""
+    train, val = _data("timeseries")
+    model = tiny_model("timeseries")
+    cfg = TrainConfig(epochs=6, batch_size=8, lr=1e-12, early_stopping_patience=1, time_budget_s=None,
+                      val_pairs=100)
+    res = fit(model, train, val, cfg)
+    per_epoch = min(4, -(-len(train) // 8))
+    positions = [h["epoch"] for h in res.history]
+    assert len(positions) == 1 + 6 * per_epoch or res.stopped == "early_stop"
+    assert positions == sorted(positions) and any(not float(p).is_integer() for p in positions[1:])
+    assert res.stopped == "early_stop" and len(res.history) - 1 == cfg.min_evals  # waited for 8 validations
+    budget = TrainConfig(epochs=200, batch_size=8, lr=1e-12, early_stopping_patience=1, time_budget_s=3.0,
+                         val_pairs=100)
+    t = time.perf_counter()
+    res2 = fit(tiny_model("timeseries"), train, val, budget)
+    took = time.perf_counter() - t
+    assert res2.history[-1]["time_s"] >= 0.5 * 3.0  # not before half the budget
+    assert res2.stopped in ("early_stop", "time_budget") and took < 3.0 * 1.5

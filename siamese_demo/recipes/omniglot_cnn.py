@@ -21,7 +21,7 @@ import siamese_demo as sd
 from siamese_demo import evaluate as ev
 from siamese_demo.augment import AugmentConfig
 from siamese_demo.data import read_image_dataset
-from siamese_demo.train import TrainConfig, fit, seed_everything
+from siamese_demo.train import PER_EPOCH, TrainConfig, fit, seed_everything
 
 TEST_ALPHABETS = ("Korean", "Latin")
 VAL_ALPHABETS = ("Greek",)
@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     model = sd.build_model(
         "image", "cnn", {"depth": 4, "width": 32, "convs_per_block": 1, "embedding_dim": 128},
         {"size": args.size, "invert": "auto", "crop_to_content": True}, distance="euclidean", normalize=True)
-    cfg = TrainConfig(loss="triplet", mining="semihard", margin=0.3, batch_size=64, m_per_class=4,
+    cfg = TrainConfig(**PER_EPOCH, loss="triplet", mining="semihard", margin=0.3, batch_size=64, m_per_class=4,
                       epochs=args.epochs, lr=2e-3, weight_decay=1e-4, lr_patience=2,
                       early_stopping_patience=6, time_budget_s=args.time_budget, seed=args.seed,
                       augment=AugmentConfig(rotation=10, translate=0.06, crop_scale=0.85, color_jitter=0.0),

@@ -29,7 +29,7 @@ from siamese_demo import distributed as dist_
 from siamese_demo import evaluate as ev
 from siamese_demo.augment import AugmentConfig
 from siamese_demo.preprocess import train_tokenizer
-from siamese_demo.train import TrainConfig, fit, seed_everything
+from siamese_demo.train import PER_EPOCH, TrainConfig, fit, seed_everything
 
 from . import bible_pairs, dictionary_pairs
 from .wordnet_pairs import build_pairs
@@ -225,7 +225,7 @@ def main(argv=None) -> None:
         return
     combined = sd.PairSet(train.a + [x[0] for x in wn_train], train.b + [x[1] for x in wn_train],
                           np.concatenate([train.labels, [x[2] for x in wn_train]]), graded=True)
-    cfg = TrainConfig(loss="contrastive", margin=1.0, batch_size=64, epochs=args.epochs, steps_per_epoch=150,
+    cfg = TrainConfig(**PER_EPOCH, loss="contrastive", margin=1.0, batch_size=64, epochs=args.epochs, steps_per_epoch=150,
                       lr=args.lr or (1e-3 if args.encoder == "transformer" else 2e-3), weight_decay=0.01, lr_patience=2,
                       early_stopping_patience=5, monitor="val_spearman", time_budget_s=args.time_budget, seed=args.seed,
                       augment=AugmentConfig(word_dropout=0.05, word_swap=0.0), device=device)

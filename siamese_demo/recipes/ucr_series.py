@@ -26,7 +26,7 @@ import siamese_demo as sd
 from siamese_demo.augment import AugmentConfig
 from siamese_demo.encoders.lstm import POOLINGS, LSTMEncoder
 from siamese_demo.finetune import READOUTS, choose_readout, set_readout
-from siamese_demo.train import TrainConfig, fit, seed_everything
+from siamese_demo.train import PER_EPOCH, TrainConfig, fit, seed_everything
 
 from .series_synthetic import make_classes
 
@@ -110,7 +110,7 @@ def main(argv=None) -> None:
     train = sd.Samples(items + ex_items, labels + ex_labels)
     val = sd.Samples(vitems, vlabels)
     model = build(args.encoder, args.pooling)
-    cfg = TrainConfig(loss="triplet", mining="semihard", margin=0.3, batch_size=128, m_per_class=4,
+    cfg = TrainConfig(**PER_EPOCH, loss="triplet", mining="semihard", margin=0.3, batch_size=128, m_per_class=4,
                       epochs=args.epochs, lr=2e-3, weight_decay=1e-4, lr_patience=2, early_stopping_patience=5,
                       time_budget_s=args.time_budget, seed=args.seed, val_pairs=2000,
                       augment=AugmentConfig(jitter=0.05, scaling=0.1, warp=0.15, shift=0.05))
@@ -168,7 +168,7 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
     data = sd.Samples(list(items), list(labels))
     fit_idx, val_idx = train_test_split(np.arange(len(items)), test_size=0.25, random_state=seed, stratify=labels)
     fit_part, val = data.subset(fit_idx), data.subset(val_idx)
-    cfg = TrainConfig(loss="triplet", mining="semihard", margin=0.3, batch_size=32, m_per_class=4, epochs=100,
+    cfg = TrainConfig(**PER_EPOCH, loss="triplet", mining="semihard", margin=0.3, batch_size=32, m_per_class=4, epochs=100,
                       lr=5e-4, weight_decay=1e-4, lr_patience=3, early_stopping_patience=8,
                       time_budget_s=seconds, seed=seed, val_pairs=500, steps_per_epoch=10,
                       augment=AugmentConfig(jitter=0.03, scaling=0.1, warp=0.1, shift=0.03))

@@ -214,10 +214,14 @@ def _status_html(job, runner) -> str:
     frac = (max(ep - 1, 0) + min(max(steps_in_epoch, 0), spe) / spe) / epochs if ep else 0.0
     last = job.epochs[-1] if job.epochs else {}
     elapsed = (job.finished or time.time()) - (job.started or time.time())
+    budget = p.get("time_budget_s")
+    if budget:  # the budget usually ends the run before the last epoch: the bar follows whichever is nearer
+        frac = max(frac, min(1.0, elapsed / budget))
     if job.state == RUNNING and job.cancel.is_set():
         head = f"⏹️ Cancelling… (the run stops at its next step and keeps its best model so far), {elapsed:.0f} s"
     elif job.state == RUNNING:
-        head = f"🏃 Training: epoch {ep} of {epochs}, {elapsed:.0f} s"
+        head = f"🏃 Training: epoch {ep} of at most {epochs}, {elapsed:.0f} s" + (
+            f" of about {budget:.0f} s" if budget else "")
     elif job.state == DONE:
         out = ((job.result or {}).get("result") and job.result["result"].report.get("outcome")) or {}
         if out.get("improved") or not out:
