@@ -20,8 +20,8 @@ import numpy as np
 from siamese_demo import plots
 from siamese_demo import catalogue, settings
 from siamese_demo.errors import DataError
-from siamese_demo.finetune import (SPLIT_MODES, default_config, finetune, prepare, report_markdown, suggest_margin,
-                                   write)
+from siamese_demo.finetune import (SPLIT_MODES, auto_settings, default_config, finetune, prepare, report_markdown,
+                                   suggest_margin, write)
 from siamese_demo.inspect_data import preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
 from siamese_demo.limits import check_choice, check_number, limits, setting_range
@@ -152,7 +152,13 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     parts, summary = prepare(model, data, split_mode, seed)
     margin = suggest_margin(model, parts["train"], loss, seed)
     gallery, table = _preview(parts["train"], model)
+    chosen = auto_settings(model, data)
+    rows = [f"| loss | {loss} | " + (f"auto: {chosen['loss'][1]}" if auto else "yours") + " |"]
+    rows += [f"| {name} | {v:g} | auto: {why} |" if isinstance(v, float) else f"| {name} | {v} | auto: {why} |"
+             for name, (v, why) in ((("learning rate", chosen["lr"]), ("mining", chosen["mining"]),
+                                     ("monitor", chosen["monitor"])))]
     md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
+          + "\n\n| setting | value | why |\n|---|---|---|\n" + "\n".join(rows)
           + "\n\n" + _summary_markdown(summary, margin, loss))
     return (summary, md, gr.update(value=gallery, visible=bool(gallery)),
             gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
