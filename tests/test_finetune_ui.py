@@ -75,7 +75,7 @@ def test_finetune_on_each_sample_then_use_the_model(app_url, modality):
     summary = client.predict(modality_label=label, use_sample=True, upload=None, base_name=base, loss="triplet",
                              api_name="/check_data")
     assert summary[0]["splits"]["train"]["positive_pairs"] > 0 and "| train |" in summary[1]
-    assert "| learning rate |" in summary[1] and "| loss | triplet | auto:" in summary[1]  # resolved, with why
+    assert "| learning rate |" in summary[1] and "| loss | triplet | yours |" in summary[1]  # resolved, with why
     _start(client, modality)
     out = _watch(client)
     status, result = out[0], out[2]
