@@ -85,3 +85,22 @@ def test_split_by_class_keeps_test_classes_unseen():
     tr, va, te, mode = split(data, "by class", seed=0)
     assert mode == "by class" and len(tr) + len(va) + len(te) == len(data)
     assert not (set(tr.labels) & set(te.labels)) and not (set(tr.labels) & set(va.labels))
+
+
+def test_cli_train_on_a_pairs_csv_with_default_settings(tmp_path, capsys):
+    """text_a,text_b,label with no settings given (only two epochs, to be quick): the loss resolves to
+    contrastive for pairs and the run completes with a report that says whether it beat its base."""
+    import csv
+
+    a, b, y = syn.text_pairs(120, 0)
+    data = tmp_path / "pairs.csv"
+    with data.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text_a", "text_b", "label"])
+        w.writerows(zip(a, b, y))
+    out = tmp_path / "tuned"
+    assert main(["train", "--data", str(data), "--base", "text-transformer", "--out", str(out), "--epochs", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["loss"] == "contrastive" and summary["outcome"] == report["outcome"]["text"]
+    assert "'pairs.csv'" in (out / "README.md").read_text()  # the card names the data used
