@@ -41,6 +41,26 @@ def image_warning(model, item: Any, which: str, photo_model: str | None = None) 
     return None
 
 
+def base_fit_warning(model, items: list, photo_model: str | None = None, sample: int = 8) -> str | None:
+    """For a fine-tune: a warning when an ink-drawing base gets a dataset of photos (half or more of
+    ``sample`` images spread over the data look like photos), naming a base that knows photos."""
+    if not is_ink_model(model) or not items:
+        return None
+    picks = [items[int(i)] for i in np.linspace(0, len(items) - 1, min(sample, len(items)))]
+    photos = 0
+    for item in picks:
+        try:
+            colour, mid = photo_likeness(item)
+        except Exception:  # noqa: BLE001 - an unreadable item is reported by the data checks
+            continue
+        photos += colour > 0.12 or mid > 0.35
+    if photos * 2 < len(picks):
+        return None
+    instead = f"; start from `{photo_model}` (ImageNet features) instead" if photo_model else ""
+    return (f"{photos} of {len(picks)} sampled images look like photos, and this base was trained on handwritten "
+            f"characters (one grey channel, cropped to the ink): it will learn little from photos{instead}")
+
+
 def photo_model(names: list[str], load) -> str | None:
     """The first of ``names`` (image models) that is not an ink-drawing model; ``load(name)`` gives it."""
     for name in names:

@@ -237,3 +237,25 @@ def test_same_seed_same_numbers_while_other_visitors_compare_and_check_data(app_
     assert len(calls) >= 2  # the other visitors were busy during the run
     keys = [k for k in solo if k.startswith(("base_", "finetuned_"))] + ["best_epoch"]
     assert {k: busy[k] for k in keys} == {k: solo[k] for k in keys}
+
+
+def test_check_data_says_when_the_base_does_not_suit_the_data(app_url, tmp_path):
+    """Colour photos with the handwriting base: 'Check the data' says so and names a base that knows
+    photos; the bundled ink sample gets no such warning."""
+    def photo(seed: int) -> bytes:
+        rng = np.random.default_rng(seed)
+        y, x = np.mgrid[0:64, 0:64] / 64.0
+        arr = np.stack([y, x, rng.random() * np.ones_like(x)], -1) * 255  # smooth colour gradients
+        buf = io.BytesIO()
+        Image.fromarray(arr.astype(np.uint8)).save(buf, format="JPEG")
+        return buf.getvalue()
+
+    path = tmp_path / "photos.zip"
+    path.write_bytes(_zip({f"c{c}/{i}.jpg": photo(10 * c + i) for c in range(2) for i in range(8)}))
+    client = Client(app_url, verbose=False)
+    _, md, *_ = client.predict(modality_label="Image pairs", use_sample=False, upload=handle_file(str(path)),
+                               base_name="omniglot-cnn", api_name="/check_data")
+    assert "does not suit this data" in md and "image-efficientnet-lite0" in md
+    _, md, *_ = client.predict(modality_label="Image pairs", use_sample=True, upload=None, base_name="omniglot-cnn",
+                               api_name="/check_data")
+    assert "does not suit" not in md

@@ -22,8 +22,10 @@ from siamese_demo import catalogue, settings
 from siamese_demo.errors import DataError
 from siamese_demo.finetune import (SPLIT_MODES, auto_settings, default_config, finetune, prepare, report_markdown,
                                    suggest_margin, write)
+from siamese_demo.domain import base_fit_warning, photo_model
 from siamese_demo.inspect_data import preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
+from siamese_demo.pairs import Samples
 from siamese_demo.limits import check_choice, check_number, limits, setting_range
 from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
 
@@ -153,6 +155,11 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     margin = suggest_margin(model, parts["train"], loss, seed)
     gallery, table = _preview(parts["train"], model)
     chosen = auto_settings(model, data)
+    fit_note = None
+    if modality == "image" and isinstance(data, Samples):
+        better = photo_model([n for n in common.choices("image") if n != base_name],
+                             lambda n: common.get_model(n, "image"))
+        fit_note = base_fit_warning(model, list(data.items), better)
     rows = [f"| loss | {loss} | " + (f"auto: {chosen['loss'][1]}" if auto else "yours") + " |"]
     rows += [f"| {name} | {v:g} | auto: {why} |" if isinstance(v, float) else f"| {name} | {v} | auto: {why} |"
              for name, (v, why) in ((("learning rate", chosen["lr"]), ("mining", chosen["mining"]),
@@ -160,6 +167,8 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
           + "\n\n| setting | value | why |\n|---|---|---|\n" + "\n".join(rows)
           + "\n\n" + _summary_markdown(summary, margin, loss))
+    if fit_note:
+        md = f"⚠️ **The base does not suit this data:** {fit_note}.\n\n" + md
     return (summary, md, gr.update(value=gallery, visible=bool(gallery)),
             gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
 
