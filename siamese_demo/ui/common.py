@@ -299,7 +299,7 @@ def encoder_comparison(title: str, what: str, inputs: list, compare: Callable, a
 # forward passes, 4-16 ms of model time) run four at a time per tab. The explanation request carries
 # no inputs: it explains the pair kept in the visitor's state. Measured with benchmarks/latency.py
 # (16 gradio_client visitors x 25 comparisons, every pair distinct, app.py in its own process, 2 cores,
-# 2026-11-27): p95 601-698 ms to the decision and 2195-2735 ms to the explanation over three runs.
+# 2026-11-27): p95 601-748 ms to the decision and 2195-2816 ms to the explanation over four runs.
 # Two explanations at a time, torch at one thread, or a 0.1 s wait were no better (README, Speed).
 # Simultaneous decisions are not batched into one forward pass (Gradio's batch=True): a decision is
 # 4-16 ms of model time out of 35-54 ms of server CPU per request, so a batch would save little and
