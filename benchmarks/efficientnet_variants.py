@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import siamese_demo as sd  # noqa: E402
 from siamese_demo import imagenet_weights as W  # noqa: E402
 from siamese_demo.encoders import build_encoder  # noqa: E402
+from siamese_demo.evaluate import roc_auc  # noqa: E402
 from siamese_demo.preprocess import ImagePreprocessor  # noqa: E402
 from siamese_demo.recipes import verification_sets as V  # noqa: E402
 
@@ -56,7 +57,7 @@ def main() -> None:
             fd, fy = V.face_distances(model, faces)
             sig = V.signature_scores(model, writers)
             print(f"| {label} | {norm} | {float(prob[0, 281:286].sum()):.3f} | {float(prob[1, 967]):.3f} | "
-                  f"{V.auc(fd, fy):.3f} | {V.auc(sig['mean'], sig['labels']):.3f} |", flush=True)
+                  f"{roc_auc(fd, fy):.3f} | {roc_auc(sig['mean'], sig['labels']):.3f} |", flush=True)
 
 
 if __name__ == "__main__":

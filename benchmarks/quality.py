@@ -88,8 +88,9 @@ def photo_table(faces: str, signatures: str, seed: int = 0) -> list[str]:
     """Face verification on held-out LFW people and signature verification on held-out SVC2004 writers
     (``siamese_demo.recipes.verification_sets``: people / writers split 50/25/25 with ``seed``), every
     shipped image model against grey 64 x 64 raw pixels (cosine)."""
-    from siamese_demo.recipes.verification_sets import (RawPixels, auc, face_distances, face_splits,
-                                                        signature_scores, signature_splits)
+    from siamese_demo.evaluate import roc_auc as auc
+    from siamese_demo.recipes.verification_sets import (RawPixels, face_distances, face_splits, signature_scores,
+                                                        signature_splits)
 
     people, writers = face_splits(faces, seed)["test"], signature_splits(signatures, seed)["test"]
     rows = [f"| model | params | faces: verification AUC ({len(people)} test people) | accuracy at saved threshold "

@@ -6,7 +6,6 @@ Starts `python app.py` on a free port and drives Debian's headless chromium with
 """
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 import time
@@ -17,22 +16,15 @@ sys.path.insert(0, str(ROOT))
 TABS = ["Images", "Texts", "Series", "Fine-tune", "About"]
 
 
-def driver_for(width: int):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 f"--window-size={width},2000", f"--user-data-dir={tempfile.mkdtemp()}", "--hide-scrollbars"):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
-
-
 def full_page(driver, path: Path) -> None:
     h = driver.execute_script("return document.documentElement.scrollHeight")
     w = driver.execute_script("return window.innerWidth")
-    driver.set_window_size(w if w > 500 else 400, min(max(h, 800), 6000))
+    height = min(max(h, 800), 6000)
+    if w < 500:  # an emulated phone viewport (devserver.chromium): make it as tall as the page
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": w, "height": height, "deviceScaleFactor": 1, "mobile": True})
+    else:
+        driver.set_window_size(w, height)
     time.sleep(0.5)
     driver.save_screenshot(str(path))
 
@@ -40,14 +32,14 @@ def full_page(driver, path: Path) -> None:
 def main() -> None:
     from selenium.webdriver.common.by import By
 
-    from siamese_demo.devserver import start_app, stop
+    from siamese_demo.devserver import chromium, start_app, stop
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
     proc, url = start_app()
     try:
         for width in (1400, 400):
-            d = driver_for(width)
+            d = chromium(width, 2000, hide_scrollbars=True)
             d.get(url)
             time.sleep(4)
             for tab in TABS:
@@ -57,7 +49,11 @@ def main() -> None:
                     time.sleep(1.5)
                 name = tab.lower().replace(" ", "_")
                 full_page(d, out / f"{width}_{name}.png")
-                d.set_window_size(width, 2000)
+                if width < 500:  # back to a phone screen's height before the next tab is measured
+                    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                      {"width": width, "height": 1400, "deviceScaleFactor": 1, "mobile": True})
+                else:
+                    d.set_window_size(width, 2000)
             d.quit()
     finally:
         stop(proc)

@@ -1,11 +1,14 @@
 """Start `python app.py` in its own process on a free local port and wait until it answers: for the
-benchmarks and the tests that need a fresh server (as a Space runs it)."""
+benchmarks and the tests that need a fresh server (as a Space runs it); and a headless browser to look
+at it (the browser tests, scripts/screenshots.py)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -48,3 +51,22 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def chromium(width: int, height: int = 2400, hide_scrollbars: bool = False):
+    """Headless Debian chromium (with chromium-driver) through Selenium, ``width`` CSS pixels wide.
+    Headless windows are at least 500 px wide, so narrower widths emulate a phone's viewport."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--window-size={width},{height}", f"--user-data-dir={tempfile.mkdtemp()}"]
+    for flag in flags + (["--hide-scrollbars"] if hide_scrollbars else []):
+        opts.add_argument(flag)
+    if width < 500:
+        opts.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height - 600,
+                                                                           "pixelRatio": 1.0}})
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)

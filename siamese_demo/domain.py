@@ -2,7 +2,7 @@
 with a handwriting model as if it knew photos."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -27,7 +27,14 @@ def photo_likeness(item: Any) -> tuple[float, float]:
     return float(hsv[..., 1].mean()), mid
 
 
-def image_warning(model, item: Any, which: str, photo_model: str | None = None) -> str | None:
+def _suggest(better: str | Callable[[], str | None] | None) -> str | None:
+    """A suggested model name, or a function that finds one (called only when a warning needs it:
+    finding one may load models)."""
+    return better() if callable(better) else better
+
+
+def image_warning(model, item: Any, which: str, photo_model: str | Callable[[], str | None] | None = None
+                  ) -> str | None:
     """A warning when an ink-drawing model gets something that looks like a photo (naming
     ``photo_model``, a model that knows photos, when there is one)."""
     if not is_ink_model(model):
@@ -35,13 +42,15 @@ def image_warning(model, item: Any, which: str, photo_model: str | None = None) 
     colour, mid = photo_likeness(item)
     if colour > 0.12 or mid > 0.35:
         what = "a colour photo" if colour > 0.12 else "a photo or a scan with many grey tones"
-        instead = f"; choose {photo_model} for photos" if photo_model else ""
+        better = _suggest(photo_model)
+        instead = f"; choose {better} for photos" if better else ""
         return (f"the {which} image looks like {what}, and this model was trained on handwritten characters "
                 f"only: its answer says nothing reliable about photos{instead}")
     return None
 
 
-def base_fit_warning(model, items: list, photo_model: str | None = None, sample: int = 8) -> str | None:
+def base_fit_warning(model, items: list, photo_model: str | Callable[[], str | None] | None = None,
+                     sample: int = 8) -> str | None:
     """For a fine-tune: a warning when an ink-drawing base gets a dataset of photos (half or more of
     ``sample`` images spread over the data look like photos), naming a base that knows photos."""
     if not is_ink_model(model) or not items:
@@ -56,7 +65,8 @@ def base_fit_warning(model, items: list, photo_model: str | None = None, sample:
         photos += colour > 0.12 or mid > 0.35
     if photos * 2 < len(picks):
         return None
-    instead = f"; start from `{photo_model}` (ImageNet features) instead" if photo_model else ""
+    better = _suggest(photo_model)
+    instead = f"; start from `{better}` (ImageNet features) instead" if better else ""
     return (f"{photos} of {len(picks)} sampled images look like photos, and this base was trained on handwritten "
             f"characters (one grey channel, cropped to the ink): it will learn little from photos{instead}")
 

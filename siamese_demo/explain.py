@@ -3,7 +3,7 @@
 Each function hides one part of one input at a time, re-measures the distance to the other
 input, and reports how much the distance grows: a large increase means that part made the two
 inputs look alike. Images: a sliding square patch (filled with the background). Text: one
-token removed at a time. Series: a window of time steps replaced by a straight line.
+word removed at a time. Series: a window of time steps replaced by a straight line.
 """
 from __future__ import annotations
 
@@ -16,10 +16,6 @@ import torch
 
 from .search import EmbeddingCache
 from .siamese import SiameseModel
-
-
-def _distances_to(model: SiameseModel, variants: list[torch.Tensor], other: torch.Tensor) -> np.ndarray:
-    return _distance_groups(model, [(variants, other)])[0]
 
 
 def _distance_groups(model: SiameseModel, groups: list[tuple[list[torch.Tensor], torch.Tensor]]) -> list[np.ndarray]:
@@ -77,28 +73,6 @@ def image_occlusion(model: SiameseModel, a: Any, b: Any, patch: int | None = Non
     undo = getattr(model.preprocessor, "denormalize", lambda t: t)  # pixels as seen, before normalisation
     pix = [undo(t).mean(0).numpy() for t in (ta, tb)]
     return heats[0], heats[1], pix[0], pix[1]
-
-
-def token_contributions(model: SiameseModel, a: str, b: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """Per-token contribution for each text: increase in distance when the token is removed
-    (positive = the token makes the texts look alike)."""
-    out = []
-    pre = model.preprocessor
-    for x, y in ((a, b), (b, a)):
-        tx, ty = pre.encode(x), pre.encode(y)
-        tokens = pre.tokens(x) if hasattr(pre, "tokens") else [str(i) for i in tx.tolist()]
-        # sentence-transformers tokenizers add [CLS]/[SEP]: keep them, vary only real tokens
-        offset = len(tx) - len(tokens)
-        start = 1 if offset >= 1 else 0
-        base = float(_distances_to(model, [tx], ty)[0])
-        variants = []
-        for i in range(len(tokens)):
-            k = start + i
-            v = torch.cat([tx[:k], tx[k + 1:]]) if len(tx) > 1 else tx
-            variants.append(v)
-        d = _distances_to(model, variants, ty) if variants else np.zeros(0)
-        out.append([(tok, float(di - base)) for tok, di in zip(tokens, d)])
-    return out[0], out[1]
 
 
 def series_contributions(model: SiameseModel, a: Any, b: Any, windows: int = 16) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from .errors import DataError
 from .inspect_data import summarize
 from .pairs import PairSet, Samples, make_pairs
 from .siamese import SiameseModel
-from .train import Callback, TrainConfig, fit
+from .train import Callback, TrainConfig, _set_threshold, fit
 
 SPLIT_MODES = ("auto", "by class", "by sample")
 MIN_CLASSES_FOR_CLASS_SPLIT = 15  # fewer classes: too few unseen test classes for stable numbers
@@ -406,8 +406,6 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     result = fit(model, train, val, fit_cfg, callbacks, cancel)
     after = assess(model, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
     wall = time.perf_counter() - started
-    from .train import _set_threshold
-
     _set_threshold(model, after.val_distances, after.val_labels, cfg)  # the report's threshold, saved
     labels = test.labels if isinstance(test, Samples) else None
     report: dict[str, Any] = {

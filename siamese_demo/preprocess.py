@@ -205,17 +205,19 @@ def _fit_square(img: Image.Image, size: int, fit: str, crop_fraction: float,
         return img.crop((left, top, left + size, top + size))
     scale = size / max(w, h)  # pad
     nw, nh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
-    arr = np.asarray(img)
-    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
-    colour = np.median(border, axis=0).round().astype(np.uint8)
+    colour = np.median(_border(np.asarray(img)), axis=0).round().astype(np.uint8)
     canvas = Image.new(img.mode, (size, size), tuple(colour.tolist()) if colour.ndim else int(colour))
     canvas.paste(img.resize((nw, nh), resample), ((size - nw) // 2, (size - nh) // 2))
     return canvas
 
 
+def _border(arr: np.ndarray) -> np.ndarray:
+    """The pixels along an image's four edges (grey values, or one row of channels each)."""
+    return np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+
+
 def _border_is_bright(grey: np.ndarray) -> bool:
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return float(np.median(border)) > 0.5
+    return float(np.median(_border(grey))) > 0.5
 
 
 def _crop_square(arr: np.ndarray, ink: np.ndarray, margin: float = 0.08) -> np.ndarray:

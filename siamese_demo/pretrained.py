@@ -165,22 +165,27 @@ def _from_hub(src: PinnedSource, check_only: bool) -> tuple[bool, Path | None, s
     return True, _view(paths, src, "hub"), where
 
 
+def wheel_file(module: str, relative: str, distribution: str, version: str = "") -> tuple[Path | None, str]:
+    """A file shipped inside an installed wheel's package ``module`` (located with
+    ``importlib.util.find_spec``, never imported), or None and why not."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return None, f"the PyPI wheel {distribution}=={version} is not installed (pip install {distribution}=={version})"
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.is_file():
+        return None, f"the wheel {distribution} has no {relative} ({path})"
+    return path, ""
+
+
 def wheel_archive(src: PinnedSource) -> tuple[Path | None, str]:
     """The wheel's archive path (the package is located, never imported), or None and why not."""
     w = src.wheel
     if not w:
         return None, "no wheel named for this model"
-    try:
-        spec = importlib.util.find_spec(w["module"])
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.origin:
-        return None, (f"the PyPI wheel {w['distribution']}=={w.get('version', '')} is not installed "
-                      f"(pip install {w['distribution']}=={w.get('version', '')})")
-    archive = Path(spec.origin).parent / w["archive"]
-    if not archive.is_file():
-        return None, f"the wheel {w['distribution']} has no {w['archive']} ({archive})"
-    return archive, ""
+    return wheel_file(w["module"], w["archive"], w["distribution"], w.get("version", ""))
 
 
 def _extract_verified(zf: zipfile.ZipFile, archive: Path, src: PinnedSource, dest: Path | None) -> None:

@@ -95,23 +95,8 @@ class EmbeddingCache:
               compute: Callable[[list[torch.Tensor]], torch.Tensor] | None = None) -> torch.Tensor:
         """(N, D) CPU embeddings of preprocessed ``tensors``: cached, or ``compute(tensors)``
         (default ``model.embed_tensors``) stored for next time. Callers must not modify the result."""
-        key = (self._token(model), self._state(model), content_hash(tensors))
-        with self._lock:
-            emb = self._entries.get(key)
-            if emb is not None:
-                self._entries.move_to_end(key)
-                self._hits += 1
-                return emb
-            self._misses += 1
-        emb = (compute or model.embed_tensors)(tensors).detach().cpu()
-        if self.max_entries:
-            with self._lock:
-                self._purge()
-                self._entries[key] = emb
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
-        return emb
+        return self.cached(model, tensors, lambda: (compute or model.embed_tensors)(tensors).detach().cpu(),
+                           tag="embeddings")
 
     def cached(self, model: Any, tensors: list[torch.Tensor], compute: Callable[[], Any], tag: str = "") -> Any:
         """Any result computed from ``model`` and the preprocessed ``tensors`` (an explanation, say):
@@ -129,6 +114,7 @@ class EmbeddingCache:
             with self._lock:
                 self._purge()
                 self._entries[key] = value
+                self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
         return value

@@ -55,8 +55,6 @@ SCRATCH = {  # small architectures for "from scratch" runs on a CPU
 def scratch_model(modality: str, encoder: str, data: Samples | PairSet, distance: str = "euclidean",
                   seed: int = 0) -> SiameseModel:
     """A new, untrained model of a small size (text: tokenizer trained on the data's texts)."""
-    import torch
-
     from .factory import build_model
 
     if (modality, encoder) not in SCRATCH:

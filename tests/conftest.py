@@ -45,15 +45,11 @@ def saved_series_model(tmp_path):
 
 def launch_app():
     """Build the app and serve it on a free local port; yields the URL (for module fixtures)."""
-    import socket
-
+    from siamese_demo.devserver import free_port
     from siamese_demo.ui import build_demo
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     demo = build_demo(warm=False)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     try:
         yield url
     finally:

@@ -3,8 +3,6 @@ and phone (400 px) width: a comparison per tab, the answer cleared when an input
 examples, a one-against-many search, every tab reachable on a phone, and a fine-tune on a sample.
 Screenshots of each step are saved under the system temp folder (siamese_browser/) to look at."""
 import shutil
-import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,33 +20,16 @@ TABS = ["Images", "Texts", "Series", "Fine-tune", "About"]
 
 @pytest.fixture(scope="module")
 def app_url():
-    sys.path.insert(0, str(ROOT))
-    from siamese_demo.ui import build_demo
+    from conftest import launch_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo = build_demo(warm=False)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     SHOTS.mkdir(exist_ok=True)
-    yield url
-    demo.close()
+    yield from launch_app()
 
 
 def _driver(url: str, width: int):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from siamese_demo.devserver import chromium
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", f"--window-size={width},2400", f"--user-data-dir={tempfile.mkdtemp()}"):
-        opts.add_argument(flag)
-    if width < 500:  # headless Chrome keeps windows at least 500 px wide: emulate the phone's viewport
-        opts.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": 1800,
-                                                                           "pixelRatio": 1.0}})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = chromium(width)
     driver.get(url)
     assert driver.execute_script("return window.innerWidth") == width
     return driver
@@ -111,6 +92,26 @@ def _verdict(text):
     return "[same]" in text or "[different]" in text
 
 
+def _set_number(field, value) -> None:
+    """Type a new value into a number box (select all, type, leave the field)."""
+    from selenium.webdriver.common.keys import Keys
+
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(str(value), Keys.TAB)
+
+
+def _type_texts(driver, first: str, second: str):
+    """On the Texts tab: replace both texts; returns the two text boxes."""
+    from selenium.webdriver.common.by import By
+
+    _tab(driver, "Texts")
+    boxes = _wait(driver, lambda: _visible_panel(driver).find_elements(By.TAG_NAME, "textarea"))
+    for box, text in zip(boxes, (first, second)):
+        box.clear()
+        box.send_keys(text)
+    return boxes
+
+
 def _compare_and_read(driver, shot):
     _click(driver, _button(driver, "Compare"))
     text = _wait(driver, lambda: (lambda t: t if _verdict(t) and "sure" in t else None)(_visible_panel(driver).text),
@@ -147,12 +148,7 @@ def test_image_tab_answer_then_stale_on_change(page):
 
 
 def test_text_tab_answer_then_stale_on_typing(page):
-    from selenium.webdriver.common.by import By
-
-    _tab(page, "Texts")
-    boxes = _wait(page, lambda: _visible_panel(page).find_elements(By.TAG_NAME, "textarea"))
-    boxes[0].send_keys("A man is playing a guitar.")
-    boxes[1].send_keys("The stock market fell sharply on Monday.")
+    boxes = _type_texts(page, "A man is playing a guitar.", "The stock market fell sharply on Monday.")
     text = _compare_and_read(page, "1400_text_result")
     assert "[different]" in text and "Different meanings" in text
     boxes[1].send_keys(" Again.")
@@ -202,12 +198,7 @@ def test_every_tab_is_reachable_on_a_phone(phone):
 
 
 def test_phone_compare_sits_under_the_inputs_and_answers(phone):
-    from selenium.webdriver.common.by import By
-
-    _tab(phone, "Texts")
-    boxes = _wait(phone, lambda: _visible_panel(phone).find_elements(By.TAG_NAME, "textarea"))
-    boxes[0].send_keys("A woman is slicing an onion.")
-    boxes[1].send_keys("A woman is cutting an onion.")
+    boxes = _type_texts(phone, "A woman is slicing an onion.", "A woman is cutting an onion.")
     compare = _button(phone, "Compare")
     assert compare.location["y"] - boxes[1].location["y"] < 250  # right under the second input
     text = _compare_and_read(phone, "400_text_result")
@@ -217,7 +208,6 @@ def test_phone_compare_sits_under_the_inputs_and_answers(phone):
 def test_finetune_tab_runs_on_a_sample(page):
     """As a visitor: pick the time-series sample, check it, set 2 epochs, start, read the report."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
     _tab(page, "Fine-tune")
     panel = _visible_panel(page)
@@ -232,8 +222,7 @@ def test_finetune_tab_runs_on_a_sample(page):
     page.execute_script("arguments[0].click();", settings)
     epochs = _wait(page, lambda: [i for i in panel.find_elements(By.CSS_SELECTOR, "input[type='number']")
                                   if i.get_attribute("aria-label") and "Epochs" in i.get_attribute("aria-label")][0])
-    epochs.send_keys(Keys.CONTROL, "a")
-    epochs.send_keys("2", Keys.TAB)
+    _set_number(epochs, 2)
     time.sleep(0.5)
     cancel = lambda: [b for b in _visible_panel(page).find_elements(By.TAG_NAME, "button")  # noqa: E731
                       if b.text.strip() in ("Cancel", "Cancelling…")][0]
@@ -248,12 +237,10 @@ def test_finetune_tab_runs_on_a_sample(page):
     _wait(page, lambda: not cancel().is_enabled(), shot="1400_finetune_cancel_off")  # over: nothing to cancel
 
     # a long run, cancelled: the button says so until the run has stopped
-    epochs.send_keys(Keys.CONTROL, "a")
-    epochs.send_keys("200", Keys.TAB)
+    _set_number(epochs, 200)
     patience = [i for i in panel.find_elements(By.CSS_SELECTOR, "input[type='number']")
                 if "Early-stopping patience" in (i.get_attribute("aria-label") or "")][0]
-    patience.send_keys(Keys.CONTROL, "a")
-    patience.send_keys("0", Keys.TAB)  # no early stop: the run goes on until cancelled
+    _set_number(patience, 0)  # no early stop: the run goes on until cancelled
     time.sleep(0.5)
     page.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", start)
     _wait(page, lambda: cancel().is_enabled() and "Training" in _visible_panel(page).text,
@@ -267,12 +254,7 @@ def test_finetune_tab_runs_on_a_sample(page):
 def test_input_error_replaces_the_result_on_its_tab_without_a_toast(page):
     from selenium.webdriver.common.by import By
 
-    _tab(page, "Texts")
-    boxes = _wait(page, lambda: _visible_panel(page).find_elements(By.TAG_NAME, "textarea"))
-    for box in boxes[:2]:
-        box.clear()
-    boxes[0].send_keys("A man is playing a guitar.")
-    boxes[1].send_keys("A man plays the guitar.")
+    boxes = _type_texts(page, "A man is playing a guitar.", "A man plays the guitar.")
     assert "[same]" in _compare_and_read(page, "1400_text_before_error")
     boxes[1].clear()
     boxes[1].send_keys(" ")  # the second text is now empty

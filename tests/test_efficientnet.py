@@ -4,7 +4,6 @@ shipped folder (offline, no wheel needed) and fine-tuning from it."""
 import importlib.util
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -236,7 +235,7 @@ def test_shipped_model_compares_two_photos():
 def test_finetune_from_the_shipped_folder(tmp_path):
     from siamese_demo.finetune import default_config, finetune, write
 
-    gr = pytest.importorskip("gradio")  # noqa: F841 - the tab's list of bases
+    pytest.importorskip("gradio")  # the tab's list of bases
     from siamese_demo.ui.finetune_tab import base_choices
 
     choices = base_choices("image")

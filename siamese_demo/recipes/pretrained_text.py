@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import siamese_demo as sd
 from siamese_demo import evaluate as ev
 from siamese_demo.hub import sentence_transformer_model
 from siamese_demo.pretrained import resolve
-from siamese_demo.train import TrainConfig, _set_threshold, seed_everything
+from siamese_demo.train import TrainConfig, _set_threshold
 
+from . import environment, pretrained_args, start
 from .stsb_text import read_stsb
 
 NAME = "text-minilm"
@@ -95,13 +94,9 @@ def distances(model: sd.SiameseModel, pairs: sd.PairSet, batch_size: int = 64) -
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stsb", required=True, help="folder with sts-dev.csv and sts-test.csv")
-    p.add_argument("--out", required=True)
-    p.add_argument("--threshold-policy", default="max_accuracy", choices=ev.POLICIES)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    pretrained_args(p)
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
+    start(args)
     root = Path(args.stsb)
     dev, test = read_stsb(root / "sts-dev.csv"), read_stsb(root / "sts-test.csv")
     t0 = time.perf_counter()
@@ -126,8 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         "data": {"validation": dev.summary(), "test": test.summary()},
         "threshold": {"value": model.threshold, "policy": args.threshold_policy},
         "seconds": {"load": round(load_s, 1), "total": round(time.perf_counter() - t0, 1)},
-        "environment": {"torch": torch.__version__, "python": platform.python_version(), "device": "cpu",
-                        "threads": torch.get_num_threads()},
+        "environment": environment(),
     }
     out = sd.save(model, args.out, name=NAME, card=CARD, pinned_source=MINILM)
     again = sd.load(out)  # the normal shipped-model path: config.json -> pinned source -> verified files

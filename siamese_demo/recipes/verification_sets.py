@@ -18,7 +18,6 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from siamese_demo import evaluate as ev
 from siamese_demo.preprocess import ImagePreprocessor
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".pgm", ".bmp", ".tif", ".tiff")
@@ -148,18 +147,3 @@ def signature_scores(embedder: Embedder, writers: dict[str, dict[str, list[Path]
         labels.append(np.r_[np.ones(len(genuine) - len(refs)), np.zeros(len(forged))])
     return {"mean": np.concatenate(means).astype(np.float32), "min": np.concatenate(mins).astype(np.float32),
             "labels": np.concatenate(labels).astype(np.float32)}
-
-
-def signature_distances(embedder: Embedder, writers: dict[str, dict[str, list[Path]]], references: int = 5,
-                        reduce: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """Distances (``reduce``: "mean" or "min" over the references) and labels (1 = genuine) of
-    :func:`signature_scores`."""
-    if reduce not in ("mean", "min"):
-        raise ValueError("reduce must be 'mean' or 'min'")
-    scores = signature_scores(embedder, writers, references)
-    return scores[reduce], scores["labels"]
-
-
-def auc(distances: np.ndarray, labels: np.ndarray) -> float:
-    """ROC AUC with ``-distance`` as the score for label 1 (siamese_demo.evaluate.roc_auc)."""
-    return ev.roc_auc(distances, labels)

@@ -65,7 +65,6 @@ def build(store=None):
             gr.Markdown(visitor_card((common.sd.MODELS_DIR / name / "README.md").read_text()))
 
     def refresh(request: gr.Request):
-        owner = getattr(request, "session_hash", None) or "local"
-        return own_models_markdown(store.models(owner) if store is not None else {})
+        return own_models_markdown(store.models(common.owner(request)) if store is not None else {})
 
     return own, refresh

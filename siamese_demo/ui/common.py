@@ -3,6 +3,7 @@ and error messages. No per-visitor state lives here: visitors' choices travel in
 and ``gr.State``; the cached models are shared and never modified."""
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import threading
@@ -41,12 +42,24 @@ def get_model(name: str, modality: str | None = None):
         return _load(name)
 
 
+def owner(request) -> str:
+    """The visitor a request belongs to (its session); "local" for calls without one."""
+    return getattr(request, "session_hash", None) or "local"
+
+
 def own_models(store, request, modality: str) -> dict[str, Any]:
     """This visitor's fine-tuned models of one modality (no other visitor can reach them)."""
     if store is None:
         return {}
-    owner = getattr(request, "session_hash", None) or "local"
-    return {n: m for n, m in store.models(owner).items() if m.modality == modality}
+    return {n: m for n, m in store.models(owner(request)).items() if m.modality == modality}
+
+
+def photo_model_besides(name: str) -> Callable[[], str | None]:
+    """A function that names an offered image model other than ``name`` that knows photos (it loads
+    candidates to look: call it only when a warning needs the name)."""
+    from siamese_demo.domain import photo_model
+
+    return lambda: photo_model([n for n in choices("image") if n != name], lambda n: get_model(n, "image"))
 
 
 def visitor_model(store, request, name: Any, modality: str):
@@ -332,7 +345,6 @@ def wire_compare(button, run: Callable, inputs: list, decision_out: list, explai
     ``explain_out`` starts with the distribution plot. ``also_clear``: outputs of the tab's search, which
     the same changes clear (one listener per input: two made the page's updates race each other)."""
     n_explain = len(explain_out) + len(also_clear)
-    errors = LastErrors()
 
     def clear():
         return (gr.update(value={}), STALE_RESULT, {}, *([None] * n_explain))
@@ -341,21 +353,32 @@ def wire_compare(button, run: Callable, inputs: list, decision_out: list, explai
         return (gr.update(value={}), "*Comparing…*", {}, *([None] * len(explain_out)),
                 *([gr.update()] * len(also_clear)))
 
-    def show_error(request: gr.Request = None):
-        title, message = errors.pop(request)
-        return gr.update(value={}), error_markdown(title, message), {}
-
     targets = decision_out + explain_out + list(also_clear)
     for comp in stale_on:
         comp.change(clear, None, targets, queue=False, show_progress="hidden", api_visibility="private")
-    decided = button.click(clear_for_new, None, targets, queue=False, show_progress="hidden",
-                           api_visibility="private").then(
-        errors.inline(with_state(prioritized(run, priority and priority.decision))), inputs, decision_out,
-        api_name=f"compare_{name}", concurrency_limit=DECISION_CONCURRENCY, show_progress="hidden")
+    decide = with_state(prioritized(run, priority and priority.decision))
+    decided = _answer_inline(button, clear_for_new, targets, decide, inputs, decision_out,
+                             lambda md: (gr.update(value={}), md, {}), api_name=f"compare_{name}",
+                             concurrency_limit=DECISION_CONCURRENCY, show_progress="hidden")
     decided.success(prioritized(explain, priority and priority.explanation), explain_in, explain_out,
                     api_name=f"explain_{name}", concurrency_id="explain", concurrency_limit=EXPLAIN_CONCURRENCY,
                     show_progress="minimal")
-    decided.failure(show_error, None, decision_out, queue=False, show_progress="hidden", api_visibility="private")
+
+
+def _answer_inline(button, placeholder: Callable, targets: list, fn: Callable, inputs: list, outputs: list,
+                   error_view: Callable[[str], tuple], **event):
+    """``button`` shows ``placeholder()`` in ``targets`` at once, then runs ``fn`` (an API endpoint with
+    ``event``'s options); if ``fn`` fails, its message goes into ``outputs`` through
+    ``error_view(markdown)`` on this tab instead of a toast (see :class:`LastErrors`)."""
+    errors = LastErrors()
+
+    def show_error(request: gr.Request = None):
+        return error_view(error_markdown(*errors.pop(request)))
+
+    done = button.click(placeholder, None, targets, queue=False, show_progress="hidden", api_visibility="private").then(
+        errors.inline(fn), inputs, outputs, **event)
+    done.failure(show_error, None, outputs, queue=False, show_progress="hidden", api_visibility="private")
+    return done
 
 
 def wire_search(button, fn: Callable, inputs: list, outputs: list, name: str, stale_on: list) -> None:
@@ -364,29 +387,20 @@ def wire_search(button, fn: Callable, inputs: list, outputs: list, name: str, st
     inputs, whose listeners clear it too: ``wire_compare(also_clear=...)``); an error replaces it in the
     answer's place, on its tab (not as a toast). Runs in the explanations' queue."""
     rest = [None] * (len(outputs) - 2)
-    errors = LastErrors()
-
-    def show_error(request: gr.Request = None):
-        return (None, error_markdown(*errors.pop(request)), *rest)
-
     for comp in stale_on:
         comp.change(lambda: (None, "", *rest), None, outputs, queue=False, show_progress="hidden",
                     api_visibility="private")
-    done = button.click(lambda: (None, "*Searching…*", *rest), None, outputs, queue=False, show_progress="hidden",
-                        api_visibility="private").then(
-        errors.inline(fn), inputs, outputs, api_name=f"search_{name}", concurrency_id="explain",
-        concurrency_limit=EXPLAIN_CONCURRENCY, show_progress="minimal")
-    done.failure(show_error, None, outputs, queue=False, show_progress="hidden", api_visibility="private")
+    _answer_inline(button, lambda: (None, "*Searching…*", *rest), outputs, fn, inputs, outputs,
+                   lambda md: (None, md, *rest), api_name=f"search_{name}", concurrency_id="explain",
+                   concurrency_limit=EXPLAIN_CONCURRENCY, show_progress="minimal")
 
 
 class LastErrors:
-    """The last error of each visitor's comparison on one tab, so that the page shows it in place of
-    the result instead of as a toast. Bounded (API clients never collect theirs); made per tab by
-    ``wire_compare``, so nothing is shared between apps."""
+    """The last error of each visitor on one event of one tab, so that the page shows it in place of
+    the result instead of as a toast. Bounded (API clients never collect theirs); one per event, made by
+    ``_answer_inline``, so nothing is shared between apps."""
 
     def __init__(self, max_entries: int = 1000):
-        import collections
-
         self._items: collections.OrderedDict = collections.OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
@@ -400,20 +414,19 @@ class LastErrors:
                 return fn(*args, **kwargs)
             except gr.Error as exc:
                 req = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
-                key = getattr(req, "session_hash", None)
-                if key:
-                    with self._lock:
-                        self._items[key] = (exc.title, exc.message)
-                        self._items.move_to_end(key)
-                        while len(self._items) > self._max:
-                            self._items.popitem(last=False)
+                with self._lock:
+                    key = owner(req)
+                    self._items[key] = (exc.title, exc.message)
+                    self._items.move_to_end(key)
+                    while len(self._items) > self._max:
+                        self._items.popitem(last=False)
                 raise gr.Error(exc.message, title=exc.title, duration=exc.duration, visible=False,
                                print_exception=False) from None
         return inner
 
     def pop(self, request) -> tuple[str, str]:
         with self._lock:
-            got = self._items.pop(getattr(request, "session_hash", None), None)
+            got = self._items.pop(owner(request), None)
         return got or ("Error", "Something went wrong; please try again.")
 
 

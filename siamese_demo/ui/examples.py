@@ -42,7 +42,6 @@ def image_gallery() -> list[str]:
     return sorted(str(p) for p in (ROOT / "gallery" / "omniglot20").glob("*.png"))
 
 
-
 TEXT_GALLERY = ["A man is playing a guitar.", "A woman is slicing an onion.", "Two children are swimming in a pool.",
                 "The stock market fell sharply on Monday.", "A cat sleeps on the couch.",
                 "A dog runs across the grass.", "The train to Paris was delayed by an hour.",

@@ -17,16 +17,15 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from siamese_demo import plots
-from siamese_demo import catalogue, settings
+from siamese_demo import catalogue, plots, settings
+from siamese_demo.domain import base_fit_warning
 from siamese_demo.errors import DataError
-from siamese_demo.finetune import (SPLIT_MODES, auto_settings, default_config, finetune, prepare, report_markdown,
+from siamese_demo.finetune import (SPLIT_MODES, auto_settings, finetune, prepare, report_markdown,
                                    suggest_margin, write)
-from siamese_demo.domain import base_fit_warning, photo_model
 from siamese_demo.inspect_data import preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
-from siamese_demo.pairs import Samples
 from siamese_demo.limits import check_choice, check_number, limits, setting_range
+from siamese_demo.pairs import Samples
 from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
 
 from . import common
@@ -58,8 +57,7 @@ def base_choices(modality: str) -> list[str]:
     return common.choices(modality) + [SCRATCH_PREFIX + e for m, e in SCRATCH if m == modality]
 
 
-def _owner(request: gr.Request | None) -> str:
-    return getattr(request, "session_hash", None) or "local"
+_owner = common.owner
 
 
 LOSS_CHOICES = settings.BY_NAME["loss"].choices  # auto: resolved from the data and the base
@@ -148,22 +146,20 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     check_choice(loss, "loss", LOSS_CHOICES)
     data = _read(modality, use_sample, upload)
     model = _base(modality, base_name, data, "euclidean", seed)
+    chosen = auto_settings(model, data)
     auto = loss == "auto"
     if auto:
-        loss = default_config(model, data).loss
+        loss = chosen["loss"][0]
     parts, summary = prepare(model, data, split_mode, seed)
     margin = suggest_margin(model, parts["train"], loss, seed)
     gallery, table = _preview(parts["train"], model)
-    chosen = auto_settings(model, data)
     fit_note = None
     if modality == "image" and isinstance(data, Samples):
-        better = photo_model([n for n in common.choices("image") if n != base_name],
-                             lambda n: common.get_model(n, "image"))
-        fit_note = base_fit_warning(model, list(data.items), better)
+        fit_note = base_fit_warning(model, list(data.items), common.photo_model_besides(base_name))
     rows = [f"| loss | {loss} | " + (f"auto: {chosen['loss'][1]}" if auto else "yours") + " |"]
-    rows += [f"| {name} | {v:g} | auto: {why} |" if isinstance(v, float) else f"| {name} | {v} | auto: {why} |"
-             for name, (v, why) in ((("learning rate", chosen["lr"]), ("mining", chosen["mining"]),
-                                     ("monitor", chosen["monitor"])))]
+    rows += [f"| {label} | {f'{v:g}' if isinstance(v, float) else v} | auto: {why} |"
+             for label, (v, why) in (("learning rate", chosen["lr"]), ("mining", chosen["mining"]),
+                                     ("monitor", chosen["monitor"]))]
     md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
           + "\n\n| setting | value | why |\n|---|---|---|\n" + "\n".join(rows)
           + "\n\n" + _summary_markdown(summary, margin, loss))
@@ -238,7 +234,8 @@ def _status_html(job, runner) -> str:
         head = f"🏃 Training: epoch {ep} of at most {epochs}, {elapsed:.0f} s" + (
             f" of about {budget:.0f} s" if budget else "")
     elif job.state == DONE:
-        out = ((job.result or {}).get("result") and job.result["result"].report.get("outcome")) or {}
+        res = (job.result or {}).get("result")
+        out = res.report.get("outcome", {}) if res is not None else {}
         if out.get("improved") or not out:
             head = f"✅ Finished in {elapsed:.0f} s. {out.get('text', '')}".rstrip()
         else:
@@ -363,6 +360,11 @@ def _widget(name: str, **kw):
 def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
     gr.Markdown(INTRO)
     job_state = gr.State({})
+    widgets: dict[str, Any] = {}
+
+    def setting(name: str, **kw):
+        widgets[name] = _widget(name, **kw)
+        return widgets[name]
     with gr.Row():
         with gr.Column():
             modality = CheckedRadio(list(MODALITIES), value="Image pairs", label="Data type")
@@ -373,12 +375,12 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         with gr.Column():
             base = gr.Dropdown(base_choices("image"), value=base_choices("image")[0], label="Start from (base model)",
                                allow_custom_value=True)  # choices change with the data type; checked in _base
-            split_mode = _widget("split_mode", info="train / validation / test = 60/20/20; by class: test "
+            split_mode = setting("split_mode", info="train / validation / test = 60/20/20; by class: test "
                                  "classes unseen; by sample: stratified")
             # what a first run needs: the base (above), the loss and the time budget; the rest is Advanced
-            loss = _widget("loss", info="bce adds a pair classifier head on top of the encoder")
-            time_budget = _widget("time_budget_s", step=10)
-            seed = _widget("seed", precision=0)
+            loss = setting("loss", info="bce adds a pair classifier head on top of the encoder")
+            setting("time_budget_s", step=10)
+            seed = setting("seed", precision=0)
             check = gr.Button("Check the data")
     summary_json = gr.JSON(visible=False)
     summary_md = gr.Markdown()
@@ -387,31 +389,31 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                                  "be built", visible=False, interactive=False, wrap=True)
     with gr.Accordion("Advanced settings", open=False):
         with gr.Row():
-            distance = _widget("distance")
-            margin = _widget("margin")
-            mining = _widget("mining")
+            setting("distance")
+            margin = setting("margin")
+            setting("mining")
         with gr.Row():
-            batch_size = _widget("batch_size", step=4)
-            epochs = _widget("epochs")
-            optimizer = _widget("optimizer")
-            lr = _widget("lr")
+            setting("batch_size", step=4)
+            setting("epochs")
+            setting("optimizer")
+            setting("lr")
         with gr.Row():
-            weight_decay = _widget("weight_decay")
-            lr_patience = _widget("lr_patience")
-            patience = _widget("patience")
+            setting("weight_decay")
+            setting("lr_patience")
+            setting("patience")
         with gr.Row():
-            augment = _widget("augment")
-            rotation = _widget("rotation")
-            crop_scale = _widget("crop_scale")
-            color_jitter = _widget("color_jitter")
+            setting("augment")
+            setting("rotation")
+            setting("crop_scale")
+            setting("color_jitter")
         with gr.Row():
-            jitter = _widget("jitter")
-            scaling = _widget("scaling")
-            warp = _widget("warp")
-            word_dropout = _widget("word_dropout")
+            setting("jitter")
+            setting("scaling")
+            setting("warp")
+            setting("word_dropout")
         with gr.Row():
-            policy = _widget("threshold_policy")
-            target_far = _widget("target_far")
+            setting("threshold_policy")
+            setting("target_far")
     with gr.Row():
         start_btn = gr.Button("Start fine-tuning", variant="primary")
         cancel_btn = gr.Button("Cancel", variant="stop", interactive=False)  # active only while a run is on
@@ -432,9 +434,7 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
             link_btn = gr.Button("New download link", size="sm")
     use_msg = gr.Markdown()
 
-    settings = [loss, distance, margin, mining, batch_size, epochs, optimizer, lr, weight_decay, lr_patience,
-                patience, augment, rotation, crop_scale, color_jitter, jitter, scaling, warp, word_dropout, policy,
-                target_far, split_mode, seed, time_budget]
+    setting_inputs = [widgets[n] for n in SETTING_NAMES]  # in the API's order (siamese_demo.settings)
 
     def on_modality(label):
         m = _modality(label)
@@ -472,10 +472,9 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                word_dropout: float, threshold_policy: str, target_far: float, split_mode: str, seed: int,
                time_budget_s: float, request: gr.Request):
         """Queue a fine-tuning run; stream it with /watch_finetune."""
-        values = [loss, distance, margin, mining, batch_size, epochs, optimizer, lr, weight_decay, lr_patience,
-                  patience, augment, rotation, crop_scale, color_jitter, jitter, scaling, warp, word_dropout,
-                  threshold_policy, target_far, split_mode, seed, time_budget_s]
-        return start(runner, store, data_type, use_sample, upload, base, *values, request=request)
+        given = locals()  # the parameters above are named after the settings (their API names)
+        return start(runner, store, data_type, use_sample, upload, base, *(given[n] for n in SETTING_NAMES),
+                     request=request)
 
     def _watch(state, request: gr.Request):
         yield from watch(runner, links, state, request)
@@ -490,7 +489,7 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         return use_model(runner, store, state, request)
 
     outputs = [status, curves, result_json, report_md, roc, hist, proj, hardest, download]
-    started = start_btn.click(common.friendly("start the run")(_start), [modality, use_sample, upload, base, *settings],
+    started = start_btn.click(common.friendly("start the run")(_start), [modality, use_sample, upload, base, *setting_inputs],
                               [job_state, status], api_name="start_finetune")
     started.success(lambda: gr.update(value="Cancel", interactive=True), None, cancel_btn, queue=False,
                     show_progress="hidden", api_visibility="private")

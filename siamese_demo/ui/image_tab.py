@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from siamese_demo.domain import image_warning, is_ink_model, photo_model
+from siamese_demo.domain import image_warning
 from siamese_demo.errors import DataError
 from siamese_demo.explain import cached_explanation, image_occlusion
 from siamese_demo.plots import heatmap_overlay
@@ -43,13 +43,9 @@ def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_thresh
     model = model or common.get_model(model_name, "image")
     r = model.compare(a, b, common.threshold_arg(use_saved_threshold, threshold, model))
     payload = common.result_payload(model_name, model, r, not use_saved_threshold)
-    if is_ink_model(model):
-        better = photo_model([n for n in common.choices("image") if n != model_name],
-                             lambda n: common.get_model(n, "image"))
-        payload["warnings"] = [w for w in (image_warning(model, a, "first", better),
-                                           image_warning(model, b, "second", better)) if w]
-    else:
-        payload["warnings"] = []
+    better = common.photo_model_besides(model_name)  # looked up only when a warning needs it
+    payload["warnings"] = [w for w in (image_warning(model, a, "first", better),
+                                       image_warning(model, b, "second", better)) if w]
     return payload, common.result_markdown(payload, model), (a, b)
 
 
