@@ -107,9 +107,10 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
 
     Loss: binary cross-entropy for a base with a pair head, triplet with mining for class labels,
     else contrastive (the base's own pair loss). Learning rate by what the base is: a pretrained
-    transformer (sentence-transformers) 5e-5, the usual range for fine-tuning one (1e-3 collapsed
-    all-MiniLM-L6-v2 on graded pairs: Spearman 0.77 -> 0.49 in one epoch, issue 15; from text-minilm on
-    the WordNet sample, best validation AUC 0.976 at 5e-5 against 0.949 at 3e-4); another trained or
+    transformer (sentence-transformers) 1e-4: 1e-3 collapsed all-MiniLM-L6-v2 on graded pairs (Spearman
+    0.77 -> 0.49 in one epoch, issue 15); from text-minilm with the CLI's defaults, best validation AUC at
+    5e-5 / 1e-4 / 3e-4 was 0.976 / 0.975 / 0.949 on the WordNet sample and 0.673 / 0.720 / 0.726 on 3,000
+    PAWS dev pairs (README, "Fine-tuning on real pairs"): 1e-4 has the best mean; another trained or
     pretrained base 3e-4 (chosen on the sample datasets' validation splits: on the WordNet topics,
     contrastive at a tenth of the base's rate did not move validation AUC in 4 epochs, triplet at 3e-4
     did); from scratch 1e-3. Monitor: Spearman for graded pairs, else ROC AUC."""
@@ -124,7 +125,7 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
         loss = ("contrastive", "explicit pairs" + (" (the base's own loss)" if own == "contrastive" else ""))
     pretrained = bool(base.info.get("training"))  # a pretrained base records where its weights came from
     if type(base.encoder).__name__ == "SentenceTransformerEncoder":
-        lr = (5e-5, "a pretrained sentence-transformers model: small steps keep what it learned")
+        lr = (1e-4, "a pretrained sentence-transformers model: small steps keep what it learned")
     elif trained or pretrained:
         lr = (3e-4, "a base trained here or pretrained: a smaller rate than from scratch")
     else:
@@ -397,8 +398,8 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
         with seeded(cfg.seed):
             model.head = PairHead(model.encoder.embedding_dim)
     before = assess(base, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
-    # the budget covers the whole run: the base's evaluation (done), training, and the fine-tuned model's
-    # evaluation, which costs about what the base's did
+    # the budget covers the whole run: the base's evaluation (done), training (which keeps time for its
+    # own closing validations), and the fine-tuned model's evaluation, which costs about what the base's did
     fit_cfg = cfg
     if cfg.time_budget_s is not None:
         spent = time.perf_counter() - started

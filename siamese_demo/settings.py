@@ -62,7 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", "batch_size", "Batch size", int),
     Setting("epochs", "epochs", "Epochs (at most: the time budget usually ends the run first)", int),
     Setting("optimizer", "optimizer", "Optimizer", str, OPTIMIZERS),
-    Setting("lr", "lr", "Learning rate (0 = by the base: 5e-5 a pretrained transformer, 3e-4 another trained "
+    Setting("lr", "lr", "Learning rate (0 = by the base: 1e-4 a pretrained transformer, 3e-4 another trained "
             "base, 1e-3 from scratch)", float, auto=True),
     Setting("weight_decay", "weight_decay", "Weight decay (L2)", float),
     Setting("lr_patience", "lr_patience", "ReduceLROnPlateau patience (validations)", int),

@@ -322,7 +322,9 @@ def fit(
             cb(ev_)
 
     emit("start", 0, 0, {"steps_per_epoch": data.steps(), "epochs": cfg.epochs, "time_budget_s": cfg.time_budget_s})
+    t_val = time.perf_counter()
     first = _validate(model, data, cfg, losses)
+    val_s = time.perf_counter() - t_val  # what a validation costs: the run keeps time for its closing two
     history: list[dict[str, Any]] = [{"epoch": 0, "train_loss": None, "val_loss": first["val_loss"],
                                       "val_auc": first["val_auc"], "lr": cfg.lr, "time_s": 0.0,
                                       **({"val_spearman": first["val_spearman"]} if "val_spearman" in first else {})}]
@@ -417,7 +419,8 @@ def fit(
         done, since_eval = False, 0
         for k, (items, labels) in enumerate(run_rng.iterate(data.batches(rng)), start=1):
             cancelled = cancel is not None and cancel.is_set()
-            stop = cancelled or (cfg.time_budget_s is not None and time.perf_counter() - started > cfg.time_budget_s)
+            stop = cancelled or (cfg.time_budget_s is not None
+                                 and time.perf_counter() - started + 2 * val_s > cfg.time_budget_s)
             if distributed:  # all processes stop at the same step
                 stop = dist_.any_flag(stop, device)
             if stop:
