@@ -57,6 +57,8 @@ def check_offered(name: Any, modality: str, own: Iterable[str] = ()) -> str:
 HEADLINE_METRICS = (("stsb_test_spearman", "STS-B test Spearman"),
                     ("one_shot_20way_test", "20-way one-shot on held-out alphabets"),
                     ("mean_embedding_1nn", "zero-shot 1-NN accuracy on 6 held-out UCR sets"),
+                    ("lfw_100_test_auc", "same-person AUC on held-out LFW people"),
+                    ("svc2004_users13-40_test_auc", "genuine-vs-skilled-forgery AUC on held-out SVC2004 writers"),
                     ("faces_test_auc", "face verification AUC on held-out LFW people"))
 
 
@@ -88,6 +90,12 @@ def domain(name: str) -> str:
 def availability(name: str) -> tuple[bool, str]:
     """Whether a shipped model's weights can be had here (pinned pretrained sources are checked)."""
     cfg = shipped_configs().get(name, {})
+    if cfg.get("preprocessing", {}).get("face_crop"):
+        from .faces import available
+
+        ok, why = available()
+        if not ok:
+            return False, f"it finds faces with OpenCV, and {why}"
     if "source" not in cfg.get("encoder", {}):
         return True, "shipped in models/"
     from .pretrained import availability as pinned

@@ -36,7 +36,12 @@ def _suggest(better: str | Callable[[], str | None] | None) -> str | None:
 def image_warning(model, item: Any, which: str, photo_model: str | Callable[[], str | None] | None = None
                   ) -> str | None:
     """A warning when an ink-drawing model gets something that looks like a photo (naming
-    ``photo_model``, a model that knows photos, when there is one)."""
+    ``photo_model``, a model that knows photos, when there is one), or a face model a photo without a face."""
+    if getattr(model.preprocessor, "face_crop", False):
+        if model.preprocessor.face_found(item):
+            return None
+        return (f"no face was found in the {which} image, so its centre was compared instead; this model "
+                "compares faces (frontal photos of people) and its answer says nothing reliable about anything else")
     if not is_ink_model(model):
         return None
     colour, mid = photo_likeness(item)

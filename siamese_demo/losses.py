@@ -4,6 +4,10 @@
   ``y`` may be graded in [0, 1].
 - :class:`TripletLoss`: ``max(0, d(a, p) - d(a, n) + m)`` over (anchor, positive, negative) triplets.
 - :class:`PairBCELoss`: binary cross-entropy on the logits of a learned pair head.
+- :class:`CosFaceLoss` (Wang et al. 2018, large-margin cosine loss): softmax over the classes of the
+  training set with one learned direction per class, ``s * (cos(e, w_y) - m)`` for the true class and
+  ``s * cos(e, w_j)`` for the others. Used by the face and signature recipes: with a few hundred photos of
+  a few dozen people it learns identity faster and more stably than pairs or triplets.
 """
 from __future__ import annotations
 
@@ -60,3 +64,18 @@ class PairHead(nn.Module):
 
 
 LOSSES = ("contrastive", "triplet", "bce")
+
+
+class CosFaceLoss(nn.Module):
+    """Large-margin cosine softmax over ``num_classes`` learned class directions."""
+
+    def __init__(self, num_classes: int, embedding_dim: int, scale: float = 16.0, margin: float = 0.2):
+        super().__init__()
+        self.scale, self.margin = scale, margin
+        self.weight = nn.Parameter(torch.randn(num_classes, embedding_dim) * 0.01)
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """(B, D) embeddings (normalised here), (B,) class indices -> scalar mean loss."""
+        cos = nn.functional.normalize(embeddings, dim=-1) @ nn.functional.normalize(self.weight, dim=-1).T
+        cos = cos - self.margin * nn.functional.one_hot(labels, cos.shape[1]).to(cos.dtype)
+        return nn.functional.cross_entropy(self.scale * cos, labels)

