@@ -49,8 +49,8 @@ def image_warning(model, item: Any, which: str, photo_model: str | Callable[[], 
         what = "a colour photo" if colour > 0.12 else "a photo or a scan with many grey tones"
         better = _suggest(photo_model)
         instead = f"; choose {better} for photos" if better else ""
-        return (f"the {which} image looks like {what}, and this model was trained on handwritten characters "
-                f"only: its answer says nothing reliable about photos{instead}")
+        return (f"the {which} image looks like {what}, and this model was trained on ink drawings only "
+                f"(handwriting or signatures): its answer says nothing reliable about photos{instead}")
     return None
 
 
@@ -77,10 +77,12 @@ def base_fit_warning(model, items: list, photo_model: str | Callable[[], str | N
 
 
 def photo_model(names: list[str], load) -> str | None:
-    """The first of ``names`` (image models) that is not an ink-drawing model; ``load(name)`` gives it."""
+    """The first of ``names`` (image models) for photos in general: not an ink-drawing model, nor a specialist
+    that crops faces; ``load(name)`` gives it."""
     for name in names:
         try:
-            if not is_ink_model(load(name)):
+            model = load(name)
+            if not is_ink_model(model) and not getattr(model.preprocessor, "face_crop", False):
                 return name
         except Exception:  # noqa: BLE001 - an unavailable model is simply not suggested
             continue

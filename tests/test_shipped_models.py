@@ -51,6 +51,10 @@ def _cases(model) -> tuple:
 
     if model.modality != "image" or is_ink_model(model):
         return CASES[model.modality]
+    if getattr(model.preprocessor, "face_crop", False):  # a face, the same photo mirrored and darker, a cat
+        photos = EX / "photos"
+        return (str(photos / "astronaut.jpg"), str(photos / "astronaut_mirrored_darker.jpg"),
+                str(photos / "chelsea_cat.jpg"))
     data = pytest.importorskip("skimage.data")
     from PIL import Image
 

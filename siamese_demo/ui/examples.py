@@ -13,6 +13,16 @@ def image_examples() -> list[list[str]]:
             [str(d / "latin_c02_a.png"), str(d / "latin_c02_b.png")]]
 
 
+def photo_examples() -> tuple[list[list[str]], list[str]]:
+    """Photos for the photo and face models (scikit-image's sample photos: public domain / CC0), and their labels."""
+    d = ROOT / "photos"
+    a, mirrored, cat, coffee = (str(d / n) for n in ("astronaut.jpg", "astronaut_mirrored_darker.jpg",
+                                                     "chelsea_cat.jpg", "coffee.jpg"))
+    return ([[a, mirrored], [a, cat], [cat, coffee]],
+            ["a face: one photo, mirrored and darker", "a face and a cat (a face model finds no face)",
+             "a cat and a coffee cup"])
+
+
 def text_examples() -> list[list[str]]:
     return [["A woman is slicing an onion.", "A woman is cutting an onion."],
             ["A woman is slicing an onion.", "Two children are swimming in a pool."],

@@ -16,7 +16,7 @@ from siamese_demo.search import search_candidates
 
 from . import common
 from .components import SafeImage
-from .examples import GALLERY, image_examples, image_gallery
+from .examples import GALLERY, image_examples, image_gallery, photo_examples
 
 EXPLAIN = ("**How the heatmaps are made (occlusion):** a square patch of one image is hidden (filled with "
            "its background) at every position, the distance to the other image is measured again, and red "
@@ -100,7 +100,12 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
                           height=220)
     model, about, use_saved, thr = common.controls(tab_models)
     gr.Markdown(EXPLAIN)
-    gr.Examples(image_examples(), inputs=[img_a, img_b], label="Examples (held-out alphabets: never seen in training)")
+    gr.Examples(image_examples(), inputs=[img_a, img_b],
+                label="Handwriting examples, for omniglot-cnn (held-out alphabets, never seen in training; MIT licence)")
+    photos, photo_labels = photo_examples()
+    gr.Examples(photos, inputs=[img_a, img_b], example_labels=photo_labels,
+                label="Photo examples, for face-efficientnet and image-efficientnet-lite0 (scikit-image's sample "
+                      "photos: NASA, public domain; CC0)")
     state = gr.State({})
 
     def run(image_a, image_b, model_name: str, use_saved_threshold: bool = True, threshold: float = 0.5,
