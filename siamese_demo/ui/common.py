@@ -236,6 +236,7 @@ def result_markdown(payload: dict[str, Any], model) -> str:
         f"<abbr title='same when distance is at most this'>threshold</abbr> {payload['threshold']:.4f} · "
         f"<abbr title='logistic fit of p(same | distance) on the model validation pairs'>p(same)</abbr> "
         f"{payload['p_same']:.2f}</small>"
+        + "".join(f"\n\n{note}" for note in payload.get("notes", []))
     )
 
 

@@ -46,6 +46,9 @@ def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_thresh
     better = common.photo_model_besides(model_name)  # looked up only when a warning needs it
     payload["warnings"] = [w for w in (image_warning(model, a, "first", better),
                                        image_warning(model, b, "second", better)) if w]
+    if getattr(model.preprocessor, "face_crop", False) and not payload["warnings"]:
+        payload["notes"] = ["A face was found in both photos: the model compared the two face crops "
+                            "(the explanation below shows them)."]
     return payload, common.result_markdown(payload, model), (a, b)
 
 
