@@ -44,11 +44,31 @@ def test_default_models_are_shipped():
         assert config["modality"] == modality
 
 
+def _scribble(seed: int, jitter: float = 0.0, other: bool = False):
+    """A signature-like stroke, 600 x 200, dark ink on white: one shape (with a wobble of ``jitter``), or another."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, 400)
+    if other:
+        x = 40 + 520 * t + 30 * np.sin(2 * np.pi * 9 * t)
+        y = 100 + 60 * np.cos(2 * np.pi * 2 * t) * (t < 0.6) - 40 * (t > 0.6)
+    else:
+        x = 40 + 520 * t
+        y = 100 + 45 * np.sin(2 * np.pi * 5 * t) * np.exp(-t) + 20 * np.sin(2 * np.pi * 1.3 * t)
+    x, y = (v + rng.normal(0, jitter, len(t)).cumsum() * 0.1 for v in (x, y))
+    img = Image.new("L", (600, 200), 255)
+    ImageDraw.Draw(img).line(list(zip(x, y)), fill=0, width=3)
+    return img
+
+
 def _cases(model) -> tuple:
     """Anchor, positive, negative for a model: handwritten characters for the ink models, photos (scikit-image's
     cat, the same cat mirrored and cropped, its coffee) for a photo model such as image-efficientnet-lite0."""
     from siamese_demo.domain import is_ink_model
 
+    if model.info.get("input_kind") == "ink" and not getattr(model.preprocessor, "crop_to_content", False):
+        return _scribble(0), _scribble(1, jitter=1.0), _scribble(2, other=True)  # signature-like strokes
     if model.modality != "image" or is_ink_model(model):
         return CASES[model.modality]
     if getattr(model.preprocessor, "face_crop", False):  # a face, the same photo mirrored and darker, a cat
