@@ -266,3 +266,45 @@ def test_input_error_replaces_the_result_on_its_tab_without_a_toast(page):
     assert not page.find_elements(By.CSS_SELECTOR, ".toast-body, .toast-wrap .toast")  # not as a toast
     _tab(page, "Images")
     assert "[error]" not in _visible_panel(page).text  # shown once, on its own tab
+
+
+def _choose_model(driver, name: str) -> None:
+    """Pick ``name`` in the visible tab's model dropdown (type it, take the listed option)."""
+    from selenium.webdriver.common.by import By
+
+    box = _wait(driver, lambda: [i for i in _visible_panel(driver).find_elements(By.CSS_SELECTOR, "input[role='listbox'], "
+                                                                                 "input[aria-label='Encoder (model)']")
+                                 if i.is_displayed()][0])
+    from selenium.webdriver.common.keys import Keys
+
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+    box.click()  # a real click: the list opens on focus
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(name)
+    option = _wait(driver, lambda: [o for o in driver.find_elements(By.CSS_SELECTOR, "[role='option']")
+                                    if o.text.strip() == name and o.is_displayed()][0], shot="1400_face_dropdown")
+    option.click()
+    _wait(driver, lambda: f"`{name}`" in _visible_panel(driver).text or name in _visible_panel(driver).text)
+    time.sleep(0.5)
+
+
+def test_face_model_compares_face_crops_and_says_when_there_is_no_face(page):
+    from selenium.webdriver.common.by import By
+
+    _tab(page, "Images")
+    _choose_model(page, "face-efficientnet")
+    assert "Face verification" in _visible_panel(page).text  # what the model is for, next to the picker
+    _upload_two(page, EX / "photos" / "astronaut.jpg", EX / "photos" / "astronaut_mirrored_darker.jpg")
+    text = _compare_and_read(page, "1400_face_same")
+    assert "Same person" in text and "compared the two face crops" in text
+    _wait(page, lambda: len([i for i in _visible_panel(page).find_elements(By.CSS_SELECTOR, "img")
+                             if "What matched" in (i.get_attribute("alt") or "")
+                             or i.size.get("height", 0) > 100]) >= 4, shot="1400_face_heatmaps")
+    page.save_screenshot(str(SHOTS / "1400_face_heatmaps.png"))
+    inputs = _visible_panel(page).find_elements(By.CSS_SELECTOR, "input[type='file']")
+    inputs[1].send_keys(str(EX / "photos" / "chelsea_cat.jpg"))
+    time.sleep(1.5)
+    _click(page, _button(page, "Compare"))
+    text = _wait(page, lambda: (lambda t: t if "No reliable answer" in t else None)(_visible_panel(page).text),
+                 shot="1400_face_no_face")
+    assert "No face was found in the second image" in text
