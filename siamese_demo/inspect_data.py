@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from .pairs import PairSet, Samples, make_pairs
 
@@ -136,3 +138,66 @@ def preview_pairs(data: Samples | PairSet, n: int = 4, seed: int = 0) -> list[di
             out.append({"a": data.items[a], "b": data.items[b], "label": want,
                         "a_name": f"{names[a]} [{data.labels[a]}]", "b_name": f"{names[b]} [{data.labels[b]}]"})
     return out
+
+
+# ----------------------------------------------------------------------------- input preparation
+INK_BORDER = 0.75      # a border this bright (grey, 0-1) on average is paper
+INK_MID_TONES = 0.2    # ... and at most this share of mid-tone pixels: ink on paper, not a photo
+COLOUR = 0.12          # mean saturation above this: a colour image
+WIDE = 1.35            # median width / height beyond this (or below its inverse): keep the aspect ratio (pad)
+SIZES = (32, 48, 64, 96, 128)  # from-scratch input sizes, chosen by the images' median short side
+
+
+def image_input_plan(items: list[Any], sample: int = 24) -> dict[str, Any]:
+    """How images like ``items`` should become a model's input, decided from ``sample`` of them spread over
+    the data: ink on paper (crop to the strokes, bright strokes on dark) or photos; grey or colour; keep the
+    aspect ratio (pad) for wide or tall images; a from-scratch input size from the median short side. Returns
+    the ``ImagePreprocessor`` fields (``preprocessing``), the measurements and a reason per choice."""
+    from .preprocess import open_image
+
+    picks = [items[int(i)] for i in np.linspace(0, len(items) - 1, min(sample, len(items)))] if items else []
+    sizes, colour, border, mid = [], [], [], []
+    for item in picks:
+        try:
+            img = open_image(item, reduce_to=256)
+        except Exception:  # noqa: BLE001 - unreadable files are reported by the data checks
+            continue
+        size = img.size
+        if isinstance(item, (str, Path)):  # the file's own size (the pixels above may be a reduced copy)
+            with Image.open(item) as header:
+                size = header.size
+        sizes.append(size)
+        small = img.convert("RGB")
+        small.thumbnail((128, 128))
+        colour.append(float(np.asarray(small.convert("HSV"), dtype=np.float32)[..., 1].mean() / 255.0))
+        grey = np.asarray(small.convert("L"), dtype=np.float32) / 255.0
+        edge = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        border.append(float(edge.mean()))
+        mid.append(float(((grey > 0.2) & (grey < 0.8)).mean()))
+    if not sizes:
+        return {"preprocessing": {}, "measured": {"images": 0}, "reasons": {}}
+    w, h = (np.array(v, dtype=np.float64) for v in zip(*sizes))
+    aspect, short = float(np.median(w / h)), float(np.median(np.minimum(w, h)))
+    m = {"images": len(sizes), "median_width": int(np.median(w)), "median_height": int(np.median(h)),
+         "median_aspect": round(aspect, 2), "colour": round(float(np.median(colour)), 3),
+         "border_brightness": round(float(np.median(border)), 3), "mid_tones": round(float(np.median(mid)), 3)}
+    ink = m["border_brightness"] >= INK_BORDER and m["mid_tones"] <= INK_MID_TONES and m["colour"] <= COLOUR
+    wide = aspect > WIDE or aspect < 1 / WIDE
+    size = next((s for s in SIZES if s >= short * 0.75), SIZES[-1]) if short >= SIZES[0] else SIZES[0]
+    if ink:  # strokes need few pixels (48 px is what the shipped handwriting model reads); a wide signature more
+        size = min(size, 96 if wide else 48)
+    plan = {"channels": 1 if ink or m["colour"] <= COLOUR / 2 else 3, "invert": "auto" if ink else "never",
+            "crop_to_content": ink, "fit": "pad" if wide else ("stretch" if ink else "center_crop"), "size": size}
+    why = {
+        "kind": (f"ink on paper: a bright border ({m['border_brightness']:.2f}) and few mid tones ({m['mid_tones']:.0%})"
+                 if ink else f"photos: {m['mid_tones']:.0%} mid tones, border brightness {m['border_brightness']:.2f}"),
+        "channels": ("grey: " + ("ink drawings" if ink else f"hardly any colour (saturation {m['colour']:.2f})")
+                     if plan["channels"] == 1 else f"colour (saturation {m['colour']:.2f})"),
+        "invert": "bright strokes on dark, whatever the paper" if ink else "photos are used as they are",
+        "crop_to_content": "cropped to the strokes' box" if ink else "the whole image",
+        "fit": (f"padded to a square: the images are {'wide' if aspect > 1 else 'tall'} (median width / height "
+                f"{aspect:.2f}), so the aspect ratio is kept" if wide else
+                f"about square (median width / height {aspect:.2f})"),
+        "size": f"{size} px for a model trained from scratch (median short side {short:.0f} px)",
+    }
+    return {"preprocessing": plan, "kind": "ink" if ink else "photo", "measured": m, "reasons": why}

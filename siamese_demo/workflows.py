@@ -61,14 +61,23 @@ def scratch_model(modality: str, encoder: str, data: Samples | PairSet, distance
         raise DataError(f"no {encoder} encoder for {modality}; choose one of "
                         f"{[e for m, e in SCRATCH if m == modality]}")
     opts, prep = SCRATCH[(modality, encoder)]
+    plan = None
+    if modality == "image":  # the input preparation fitted to these images (siamese_demo.inspect_data)
+        from .inspect_data import image_input_plan
+
+        plan = image_input_plan(list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b))
+        prep = {**prep, **plan["preprocessing"]}
     texts = None
     if modality == "text":
         texts = list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b)
     from .rng import seeded
 
     with seeded(seed):  # the initial weights (under the lock: another visitor's run may be training)
-        return build_model(modality, encoder, dict(opts), dict(prep), distance=distance, normalize=True,
-                           texts=texts, vocab_size=4000)
+        model = build_model(modality, encoder, dict(opts), dict(prep), distance=distance, normalize=True,
+                            texts=texts, vocab_size=4000)
+    if plan is not None:
+        model.info["input_plan"] = plan
+    return model
 
 
 def pair_distances(model: SiameseModel, data: Samples | PairSet, n_pairs: int = 1000,

@@ -23,6 +23,7 @@ from siamese_demo.errors import DataError
 from siamese_demo.finetune import (SPLIT_MODES, auto_settings, finetune, prepare, report_markdown,
                                    suggest_margin, write)
 from siamese_demo.inspect_data import preview_pairs
+from siamese_demo.inspect_data import image_input_plan
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
 from siamese_demo.limits import check_choice, check_number, limits, setting_range
 from siamese_demo.pairs import Samples
@@ -163,10 +164,33 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
           + "\n\n| setting | value | why |\n|---|---|---|\n" + "\n".join(rows)
           + "\n\n" + _summary_markdown(summary, margin, loss))
+    if modality == "image":
+        md += "\n\n" + _input_plan_markdown(model, data, base_name.startswith(SCRATCH_PREFIX))
     if fit_note:
         md = f"⚠️ **The base does not suit this data:** {fit_note}.\n\n" + md
     return (summary, md, gr.update(value=gallery, visible=bool(gallery)),
             gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
+
+
+def _input_plan_markdown(model, data, from_scratch: bool) -> str:
+    """How the images become the model's input: fitted to them (a from-scratch base), or the base's own."""
+    plan = model.info.get("input_plan") or image_input_plan(
+        list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b))
+    m, why, fitted = plan["measured"], plan["reasons"], plan["preprocessing"]
+    if not m.get("images"):
+        return ""
+    head = (f"**Input preparation**, from {m['images']} sampled images (median {m['median_width']} x "
+            f"{m['median_height']} px): {why['kind']}.")
+    pre = model.preprocessor
+    rows = ["| setting | " + ("value | why |" if from_scratch else "the base's own | fitted to these images | why |"),
+            "|---|---|---|" + ("" if from_scratch else "---|")]
+    for key in ("channels", "invert", "crop_to_content", "fit", "size"):
+        rows.append(f"| {key.replace('_', ' ')} | {fitted[key]} | {why[key]} |" if from_scratch else
+                    f"| {key.replace('_', ' ')} | {getattr(pre, key, '-')} | {fitted[key]} | {why[key]} |")
+    tail = ("Applied: a model trained from scratch gets the input fitted to these images." if from_scratch else
+            "The base keeps the input preparation it was trained with (its features depend on it); choose a "
+            "*from scratch* base to train on the fitted one.")
+    return head + "\n\n" + "\n".join(rows) + "\n\n" + tail
 
 
 SETTING_NAMES = settings.NAMES  # the form, the API and the CLI take the same settings (siamese_demo.settings)
