@@ -15,6 +15,7 @@ LAZY_MODULES = (
     "torchvision", "torchvision.transforms.v2", "timm", "tokenizers", "safetensors.torch", "pandas",
     "siamese_demo.plots", "siamese_demo.evaluate", "siamese_demo.train", "siamese_demo.finetune",
     "siamese_demo.augment", "siamese_demo.explain", "siamese_demo.card", "siamese_demo.checkpoint",
+    "cv2", "siamese_demo.faces",
 )
 
 

@@ -32,3 +32,17 @@ def environment() -> dict[str, Any]:
 
     return {"torch": torch.__version__, "python": platform.python_version(), "device": "cpu",
             "threads": torch.get_num_threads()}
+
+
+def finish_folder(out, seconds: float, metrics: dict[str, Any]) -> int:
+    """After a pretrained/fine-tuned model's folder is written and re-measured: the run's wall time into
+    run_record.json, the held-out metrics into config.json; returns the weights file's size in bytes."""
+    import json
+
+    run = json.loads((out / "run_record.json").read_text())
+    run["seconds"] = round(seconds, 1)
+    (out / "run_record.json").write_text(json.dumps(run, indent=2))
+    config = json.loads((out / "config.json").read_text())
+    config["info"]["test_metrics"] = metrics
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    return (out / "model.safetensors").stat().st_size

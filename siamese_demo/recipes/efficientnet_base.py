@@ -41,7 +41,7 @@ from siamese_demo.imagenet_weights import (ARCHITECTURE, IMAGENET_MEAN, IMAGENET
 from siamese_demo.preprocess import ImagePreprocessor
 from siamese_demo.train import TrainConfig, _set_threshold
 
-from . import environment, pretrained_args, start
+from . import environment, finish_folder, pretrained_args, start
 from .verification_sets import RawPixels, face_distances, face_splits, signature_scores, signature_splits
 
 NAME = "image-efficientnet-lite0"
@@ -237,13 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"test, float16 weights as stored: {_numbers(half)}", flush=True)
     metrics["float16_as_stored"] = _numbers(half)
     metrics["float32"] = _numbers(test)
-    run = json.loads((out / "run_record.json").read_text())
-    run["seconds"] = round(time.perf_counter() - t0, 1)
-    (out / "run_record.json").write_text(json.dumps(run, indent=2))
-    config = json.loads((out / "config.json").read_text())
-    config["info"]["test_metrics"] = metrics
-    (out / "config.json").write_text(json.dumps(config, indent=2))
-    size = (out / "model.safetensors").stat().st_size
+    size = finish_folder(out, time.perf_counter() - t0, metrics)
     update_card(out, metrics_markdown(test, raw, half, command, faces, signatures, choice, f"{fit}, {norm}", size / 1e6))
     print(json.dumps(metrics, indent=2))
     print(f"wrote {out} (model.safetensors {size / 1e6:.1f} MB)", flush=True)

@@ -56,7 +56,7 @@ from siamese_demo.losses import CosFaceLoss
 from siamese_demo.preprocess import ImagePreprocessor
 from siamese_demo.train import TrainConfig, _set_threshold
 
-from . import environment, pretrained_args, start
+from . import environment, finish_folder, pretrained_args, start
 from .verification_sets import (RawPixels, face_distances, face_pairs, read_people, read_writers, signature_scores,
                                 split_names)
 
@@ -470,13 +470,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = {TASKS[task]["name"] + " (float16, as stored)": half, **rows}
     metrics["float16_as_stored"] = {k: _numbers(v) for k, v in half.items()}
     print(f"float16 as stored: {metrics['float16_as_stored']}", flush=True)
-    run = json.loads((out / "run_record.json").read_text())
-    run["seconds"] = round(time.perf_counter() - t0, 1)
-    (out / "run_record.json").write_text(json.dumps(run, indent=2))
-    config = json.loads((out / "config.json").read_text())
-    config["info"]["test_metrics"] = metrics
-    (out / "config.json").write_text(json.dumps(config, indent=2))
-    size = (out / "model.safetensors").stat().st_size
+    size = finish_folder(out, time.perf_counter() - t0, metrics)
     text = [f"Held out: test {unit} split off with seed {args.seed} (50/25/25 by {unit[:-1] if unit == 'writers' else 'person'}"
             "; a set of fewer than 8 is all test), never trained on or used for a choice.", "",
             table(task, rows, sets), "",
