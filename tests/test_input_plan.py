@@ -35,7 +35,7 @@ def _photos(tmp_path, n=6, size=(120, 120), colour=True):
 def test_wide_ink_drawings_are_cropped_grey_inverted_and_keep_their_aspect(tmp_path):
     plan = image_input_plan(_ink(tmp_path))
     assert plan["kind"] == "ink"
-    assert plan["preprocessing"] == {"channels": 1, "invert": "auto", "crop_to_content": True, "fit": "pad", "size": 96}
+    assert plan["preprocessing"] == {"channels": 1, "invert": "auto", "crop_to_content": True, "fit": "pad", "size": 64}
     assert plan["measured"]["median_width"] == 300 and plan["measured"]["median_aspect"] == 3.0
     assert "wide" in plan["reasons"]["fit"]
 
@@ -44,7 +44,7 @@ def test_colour_photos_stay_colour_and_whole(tmp_path):
     plan = image_input_plan(_photos(tmp_path))
     assert plan["kind"] == "photo"
     assert plan["preprocessing"] == {"channels": 3, "invert": "never", "crop_to_content": False,
-                                     "fit": "center_crop", "size": 96}  # short side 120: the first size >= 90
+                                     "fit": "center_crop", "size": 64}  # short side 120: capped at 64
 
 
 def test_grey_photos_are_read_grey_and_small_ones_get_a_small_input(tmp_path):
@@ -57,7 +57,7 @@ def test_a_from_scratch_model_takes_the_plan(tmp_path):
     ink = _ink(tmp_path)
     model = scratch_model("image", "cnn", Samples(ink, ["a", "b"] * 3))
     pre = model.preprocessor
-    assert (pre.channels, pre.crop_to_content, pre.fit, pre.size) == (1, True, "pad", 96)
+    assert (pre.channels, pre.crop_to_content, pre.fit, pre.size) == (1, True, "pad", 64)
     photos = _photos(tmp_path)
     model = scratch_model("image", "cnn", Samples(photos, ["a", "b"] * 3))
     assert model.preprocessor.channels == 3 and model.encoder.config.in_channels == 3
