@@ -341,6 +341,9 @@ CARDS = {
                           "choice. No signature is stored in this folder."),
     },
 }
+REFIT_NOTE = (" The shipped weights were then trained again, the same way and for the chosen number of epochs, on "
+              "the train and validation people together (refit); the threshold and calibration are those chosen on "
+              "the validation people by the model that never saw them.")
 IMAGENET_MODEL = Path(__file__).resolve().parents[2] / "models" / "image-efficientnet-lite0"
 
 
@@ -463,7 +466,9 @@ def main(argv: list[str] | None = None) -> None:
         "threshold": {"value": model.threshold, "policy": args.threshold_policy, "data": model.info["threshold_data"]},
         "environment": environment(),
     } | record
-    card = CARDS[task] if trained else CARDS.get(f"{task}:untrained", CARDS[task])
+    card = dict(CARDS[task] if trained else CARDS.get(f"{task}:untrained", CARDS[task]))
+    if first is not None:
+        card["training_data"] += REFIT_NOTE
     out = sd.save(model, args.out, name=TASKS[task]["name"], card=card, weights_dtype="float16")
     again = sd.load(out)
     half = {f"{k}:test": measure(task, again, sp["test"]) for k, sp in splits.items()}
