@@ -9,6 +9,10 @@ import numpy as np
 from .preprocess import open_image
 
 
+PHOTO_COLOUR = 0.12     # mean saturation above this: a colour image
+PHOTO_MID_TONES = 0.35  # a share of mid-tone pixels above this: a photo or a grey scan, not ink on paper
+
+
 def is_ink_model(model) -> bool:
     """An image model made for ink drawings: one grey channel cropped to the strokes, or a model whose
     ``info["input_kind"]`` says "ink" (the signature model reads ImageNet features of the whole image)."""
@@ -18,15 +22,22 @@ def is_ink_model(model) -> bool:
         or model.info.get("input_kind") == "ink")
 
 
+def image_tones(img) -> dict[str, float]:
+    """Of an opened image, on a copy at most 128 px: ``colour`` (mean HSV saturation), ``mid_tones`` (the share
+    of pixels that are neither paper nor ink: a drawing has few, a photo many) and ``border`` (the mean grey of
+    the outermost pixels: paper is bright). All in [0, 1]."""
+    small = img.convert("RGB")
+    small.thumbnail((128, 128))
+    grey = np.asarray(small.convert("L"), dtype=np.float32) / 255.0
+    edge = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    return {"colour": float(np.asarray(small.convert("HSV"), dtype=np.float32)[..., 1].mean() / 255.0),
+            "mid_tones": float(((grey > 0.2) & (grey < 0.8)).mean()), "border": float(edge.mean())}
+
+
 def photo_likeness(item: Any) -> tuple[float, float]:
-    """(colourfulness, mid-tone share) of an image: mean HSV saturation, and the share of pixels that
-    are neither paper nor ink (a drawing has few; a photo has many). Both in [0, 1]."""
-    img = open_image(item, reduce_to=128).convert("RGB")
-    img.thumbnail((128, 128))
-    hsv = np.asarray(img.convert("HSV"), dtype=np.float32) / 255.0
-    grey = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    mid = float(((grey > 0.2) & (grey < 0.8)).mean())
-    return float(hsv[..., 1].mean()), mid
+    """(colourfulness, mid-tone share) of an image (:func:`image_tones`)."""
+    tones = image_tones(open_image(item, reduce_to=128))
+    return tones["colour"], tones["mid_tones"]
 
 
 def _suggest(better: str | Callable[[], str | None] | None) -> str | None:
@@ -47,8 +58,8 @@ def image_warning(model, item: Any, which: str, photo_model: str | Callable[[], 
     if not is_ink_model(model):
         return None
     colour, mid = photo_likeness(item)
-    if colour > 0.12 or mid > 0.35:
-        what = "a colour photo" if colour > 0.12 else "a photo or a scan with many grey tones"
+    if colour > PHOTO_COLOUR or mid > PHOTO_MID_TONES:
+        what = "a colour photo" if colour > PHOTO_COLOUR else "a photo or a scan with many grey tones"
         better = _suggest(photo_model)
         instead = f"; choose {better} for photos" if better else ""
         return (f"the {which} image looks like {what}, and this model is made for ink drawings (handwriting "
@@ -69,7 +80,7 @@ def base_fit_warning(model, items: list, photo_model: str | Callable[[], str | N
             colour, mid = photo_likeness(item)
         except Exception:  # noqa: BLE001 - an unreadable item is reported by the data checks
             continue
-        photos += colour > 0.12 or mid > 0.35
+        photos += colour > PHOTO_COLOUR or mid > PHOTO_MID_TONES
     if photos * 2 < len(picks):
         return None
     better = _suggest(photo_model)

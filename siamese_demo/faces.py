@@ -58,8 +58,6 @@ def _detector():
 
 def face_box(img: Image.Image) -> tuple[int, int, int, int] | None:
     """The largest frontal face in ``img`` as (x, y, w, h) in its pixels, or None."""
-    import cv2
-
     grey = img.convert("L")
     scale = min(1.0, DETECT_SIDE / max(grey.size))
     if scale < 1.0:

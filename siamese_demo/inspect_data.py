@@ -143,7 +143,6 @@ def preview_pairs(data: Samples | PairSet, n: int = 4, seed: int = 0) -> list[di
 # ----------------------------------------------------------------------------- input preparation
 INK_BORDER = 0.75      # a border this bright (grey, 0-1) on average is paper
 INK_MID_TONES = 0.2    # ... and at most this share of mid-tone pixels: ink on paper, not a photo
-COLOUR = 0.12          # mean saturation above this: a colour image
 WIDE = 1.35            # median width / height beyond this (or below its inverse): keep the aspect ratio (pad)
 # From-scratch input sizes, chosen by the images' median short side. At most 64 px: within a CPU time budget a
 # bigger input costs more per step than it gives (60 s from scratch, test AUC of unseen classes: LFW faces 128 px
@@ -156,6 +155,7 @@ def image_input_plan(items: list[Any], sample: int = 24) -> dict[str, Any]:
     the data: ink on paper (crop to the strokes, bright strokes on dark) or photos; grey or colour; keep the
     aspect ratio (pad) for wide or tall images; a from-scratch input size from the median short side. Returns
     the ``ImagePreprocessor`` fields (``preprocessing``), the measurements and a reason per choice."""
+    from .domain import PHOTO_COLOUR as COLOUR, image_tones
     from .preprocess import open_image
 
     picks = [items[int(i)] for i in np.linspace(0, len(items) - 1, min(sample, len(items)))] if items else []
@@ -170,13 +170,10 @@ def image_input_plan(items: list[Any], sample: int = 24) -> dict[str, Any]:
             with Image.open(item) as header:
                 size = header.size
         sizes.append(size)
-        small = img.convert("RGB")
-        small.thumbnail((128, 128))
-        colour.append(float(np.asarray(small.convert("HSV"), dtype=np.float32)[..., 1].mean() / 255.0))
-        grey = np.asarray(small.convert("L"), dtype=np.float32) / 255.0
-        edge = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-        border.append(float(edge.mean()))
-        mid.append(float(((grey > 0.2) & (grey < 0.8)).mean()))
+        tones = image_tones(img)
+        colour.append(tones["colour"])
+        border.append(tones["border"])
+        mid.append(tones["mid_tones"])
     if not sizes:
         return {"preprocessing": {}, "measured": {"images": 0}, "reasons": {}}
     w, h = (np.array(v, dtype=np.float64) for v in zip(*sizes))

