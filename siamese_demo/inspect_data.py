@@ -145,8 +145,9 @@ INK_BORDER = 0.75      # a border this bright (grey, 0-1) on average is paper
 INK_MID_TONES = 0.2    # ... and at most this share of mid-tone pixels: ink on paper, not a photo
 WIDE = 1.35            # median width / height beyond this (or below its inverse): keep the aspect ratio (pad)
 # From-scratch input sizes, chosen by the images' median short side. At most 64 px: within a CPU time budget a
-# bigger input costs more per step than it gives (60 s from scratch, test AUC of unseen classes: LFW faces 128 px
-# colour 0.520 vs 48 px grey 0.534; SVC2004 writers 96 px 0.906 vs 48 px 0.910).
+# bigger input costs more per step than it gives. `benchmarks/input_plan.py` (60 s from scratch, test AUC of unseen
+# classes, fitted vs the old 48 px grey preset): with 64 px, LFW faces 0.598 vs 0.534, SVC2004 writers 0.982 vs
+# 0.989; before the cap (128 / 96 px, the machine shared with a test run) 0.520 vs 0.534 and 0.906 vs 0.910.
 SIZES = (32, 48, 64)
 
 
