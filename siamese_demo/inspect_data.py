@@ -149,13 +149,56 @@ WIDE = 1.35            # median width / height beyond this (or below its inverse
 # classes, fitted vs the old 48 px grey preset): with 64 px, LFW faces 0.598 vs 0.534, SVC2004 writers 0.982 vs
 # 0.989; before the cap (128 / 96 px, the machine shared with a test run) 0.520 vs 0.534 and 0.906 vs 0.910.
 SIZES = (32, 48, 64)
+# What a visitor may set instead of the fitted choice (the fine-tune form's "Images from scratch" settings)
+PLAN_CHOICES = {"image_kind": ("auto", "ink", "photo"), "image_channels": ("auto", "grey", "colour"),
+                "image_fit": ("auto", "stretch", "center_crop", "pad")}
 
 
-def image_input_plan(items: list[Any], sample: int = 24) -> dict[str, Any]:
+def image_input_plan(items: list[Any], sample: int = 24, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """How images like ``items`` should become a model's input, decided from ``sample`` of them spread over
     the data: ink on paper (crop to the strokes, bright strokes on dark) or photos; grey or colour; keep the
     aspect ratio (pad) for wide or tall images; a from-scratch input size from the median short side. Returns
-    the ``ImagePreprocessor`` fields (``preprocessing``), the measurements and a reason per choice."""
+    the ``ImagePreprocessor`` fields (``preprocessing``), the measurements and a reason per choice.
+
+    ``overrides`` (the form's settings; "auto" or 0 leaves the fitted choice): ``image_kind`` ink / photo,
+    ``image_channels`` grey / colour, ``image_fit`` stretch / center_crop / pad, ``image_size`` in pixels.
+    A choice made this way is marked "set by you" in the reasons."""
+    plan = _fitted_plan(items, sample)
+    return apply_plan_overrides(plan, overrides or {})
+
+
+def apply_plan_overrides(plan: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The fitted ``plan`` with the visitor's choices applied (see :func:`image_input_plan`)."""
+    if not plan.get("preprocessing"):
+        return plan
+    pre, why = dict(plan["preprocessing"]), dict(plan["reasons"])
+    kind = overrides.get("image_kind", "auto")
+    if kind not in ("auto", None) and kind != plan["kind"]:
+        ink = kind == "ink"
+        pre.update(invert="auto" if ink else "never", crop_to_content=ink)
+        if pre["fit"] != "pad":
+            pre["fit"] = "stretch" if ink else "center_crop"
+        if ink:
+            pre["channels"] = 1
+        why.update(kind=f"{kind}: set by you (fitted: {plan['kind']})", invert="follows the kind you set",
+                   crop_to_content="follows the kind you set")
+    channels = overrides.get("image_channels", "auto")
+    if channels not in ("auto", None):
+        pre["channels"] = 1 if channels == "grey" else 3
+        why["channels"] = f"{channels}: set by you"
+    fit = overrides.get("image_fit", "auto")
+    if fit not in ("auto", None):
+        pre["fit"] = fit
+        why["fit"] = f"{fit}: set by you"
+    size = overrides.get("image_size") or 0
+    if size:
+        pre["size"] = int(size)
+        why["size"] = f"{int(size)} px: set by you"
+    return {**plan, "kind": kind if kind not in ("auto", None) else plan["kind"], "preprocessing": pre,
+            "reasons": why, "overrides": {k: v for k, v in overrides.items() if v not in ("auto", 0, None)}}
+
+
+def _fitted_plan(items: list[Any], sample: int) -> dict[str, Any]:
     from .domain import PHOTO_COLOUR as COLOUR, image_tones
     from .preprocess import open_image
 

@@ -129,6 +129,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "target_far": (0.0, 1.0, False, True),       # a rate in (0, 1]
     "seed": (0, SEED_MAX, True, False),
     "time_budget_s": (5, None, False, False),     # high: limits().train_seconds
+    "image_size": (0, 224, True, False),          # 0 = fitted to the images
 }
 
 

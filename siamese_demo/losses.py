@@ -4,10 +4,16 @@
   ``y`` may be graded in [0, 1].
 - :class:`TripletLoss`: ``max(0, d(a, p) - d(a, n) + m)`` over (anchor, positive, negative) triplets.
 - :class:`PairBCELoss`: binary cross-entropy on the logits of a learned pair head.
+- :class:`CoSENTLoss` (Su 2022; sentence-transformers' ``CoSENTLoss``): a ranking loss for graded pairs,
+  ``log(1 + sum over pairs (i, j) with y_i > y_j of exp(s * (d_i - d_j)))``: every pair rated more similar
+  than another should be closer. It only asks for the right order, so it fits relatedness scores whose scale
+  a distance need not copy. With a cosine distance it equals sentence-transformers' CoSENTLoss (tested).
 - :class:`CosFaceLoss` (Wang et al. 2018, large-margin cosine loss): softmax over the classes of the
   training set with one learned direction per class, ``s * (cos(e, w_y) - m)`` for the true class and
   ``s * cos(e, w_j)`` for the others. Used by the face and signature recipes: with a few hundred photos of
-  a few dozen people it learns identity faster and more stably than pairs or triplets.
+  a few dozen people it learns identity faster and more stably than pairs or triplets. The fine-tuning
+  engine offers it for class-labelled data (``loss="cosface"``; the class directions are trained with it
+  and dropped after training: only the encoder is kept).
 """
 from __future__ import annotations
 
@@ -63,7 +69,23 @@ class PairHead(nn.Module):
         return self.net(torch.cat([(a - b).abs(), a * b], dim=-1)).squeeze(-1)
 
 
-LOSSES = ("contrastive", "triplet", "bce")
+class CoSENTLoss(nn.Module):
+    def __init__(self, scale: float = 20.0):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """distances (B,), labels (B,) graded or binary -> scalar loss (0-dimensional)."""
+        d = (distances.float() if distances.dtype in (torch.float16, torch.bfloat16) else distances) * self.scale
+        labels = labels.to(d.dtype)
+        # term [i, j] for every i rated more similar than j: exp(s * (d_i - d_j)) should be small
+        diff = d[:, None] - d[None, :]
+        diff = diff.masked_fill(~(labels[:, None] > labels[None, :]), float("-inf"))
+        return torch.logsumexp(torch.cat([d.new_zeros(1), diff.reshape(-1)]), dim=0)
+
+
+LOSSES = ("contrastive", "triplet", "bce", "cosent", "cosface")
+CLASS_LOSSES = ("triplet", "cosface")  # the losses that need class labels
 
 
 class CosFaceLoss(nn.Module):

@@ -4,8 +4,9 @@ config and the README's settings table are all derived from it.
 Each setting names the :class:`~siamese_demo.train.TrainConfig` field it sets (``augment.<field>`` for
 :class:`~siamese_demo.augment.AugmentConfig`); its default *is* that field's default, except for the
 settings marked ``auto``, whose value :func:`siamese_demo.finetune.default_config` resolves from the
-data and the base ("auto" in a choice, 0 in a number). Two settings are not training fields: the
-distance of a model built from scratch, and how the data is split. Allowed ranges live in
+data and the base ("auto" in a choice, 0 in a number). Some settings are not training fields: the
+distance and the image input preparation of a model built from scratch (:data:`PLAN_SETTINGS`), and how the
+data is split. Allowed ranges live in
 :data:`siamese_demo.limits.RANGES`.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .limits import RANGES, check_choice, check_number
 from .losses import LOSSES
 from .pairs import MINING
 from .finetune import SPLIT_MODES
+from .inspect_data import PLAN_CHOICES
 from .train import OPTIMIZERS, TrainConfig
 
 AUTO = "auto"
@@ -52,8 +54,8 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("loss", "loss", "Loss (auto: triplet for class labels, contrastive for pairs, bce for a base with a "
-            "pair head)", str, (AUTO, *LOSSES), auto=True),
+    Setting("loss", "loss", "Loss (auto: triplet for class labels, contrastive for pairs, 0/1 or graded; bce for a "
+            "base with a pair head; cosent ranks graded pairs; cosface classifies class-labelled data)", str, (AUTO, *LOSSES), auto=True),
     Setting("distance", None, "Distance (from-scratch models; a base model keeps its own)", str, DISTANCES,
             default="euclidean"),
     Setting("margin", "margin", "Margin (0 = the loss's default; 'Check the data' suggests one)", float, auto=True),
@@ -81,9 +83,33 @@ SETTINGS: tuple[Setting, ...] = (
             default="auto"),
     Setting("seed", "seed", "Seed", int),
     Setting("time_budget_s", "time_budget_s", "Time budget (s)", float),
+    # how images become a from-scratch model's input: "auto" takes the choice fitted to the upload
+    # (siamese_demo.inspect_data.image_input_plan, shown by 'Check the data'); a pretrained base keeps its own
+    Setting("image_kind", None, "Images from scratch: kind (ink: crop to the strokes, invert; photo: as they are)",
+            str, PLAN_CHOICES["image_kind"], auto=True),
+    Setting("image_channels", None, "Images from scratch: grey or colour", str, PLAN_CHOICES["image_channels"],
+            auto=True),
+    Setting("image_fit", None, "Images from scratch: fit (pad keeps the aspect ratio)", str,
+            PLAN_CHOICES["image_fit"], auto=True),
+    Setting("image_size", None, "Images from scratch: input size in px (0 = fitted to the images)", int, auto=True),
 )
+PLAN_SETTINGS = ("image_kind", "image_channels", "image_fit", "image_size")
 BY_NAME = {s.name: s for s in SETTINGS}
 NAMES = [s.name for s in SETTINGS]
+
+
+def check_plan(values: dict[str, Any]) -> dict[str, Any]:
+    """The image input preparation settings checked on their own (for 'Check the data')."""
+    out = {}
+    for n in PLAN_SETTINGS:
+        st = BY_NAME[n]
+        out[n] = check_choice(values[n], n, st.choices) if st.kind is str else check_number(values[n], n)
+    return out
+
+
+def plan_overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """The image input preparation settings of checked ``values`` (for ``workflows.scratch_model``)."""
+    return {n: values[n] for n in PLAN_SETTINGS}
 
 
 def defaults() -> dict[str, Any]:

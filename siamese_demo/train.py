@@ -23,7 +23,7 @@ from . import evaluate as ev
 from .augment import AugmentConfig, build_augmentation
 from .distances import pair_distance
 from .errors import DataError
-from .losses import LOSSES, ContrastiveLoss, PairBCELoss, TripletLoss
+from .losses import CLASS_LOSSES, LOSSES, CoSENTLoss, ContrastiveLoss, CosFaceLoss, PairBCELoss, TripletLoss
 from .pairs import MPerClassSampler, PairSet, Samples, in_batch_pairs, make_pairs, mine_triplets
 from .rng import RunRandom, seeded
 from .siamese import SiameseModel
@@ -35,8 +35,9 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 class TrainConfig:
     """Training settings. The defaults are those of a first fine-tune (siamese_demo.settings derives
     the form, the CLI flags and the README's table from these fields); the recipes set theirs."""
-    loss: str = "contrastive"          # "contrastive", "triplet" or "bce"
-    margin: float | None = None        # None: 1.0 (contrastive, euclidean), 0.5 (cosine), 0.2 (triplet)
+    loss: str = "contrastive"          # "contrastive", "triplet", "bce", "cosent" (graded pairs; no margin) or
+    #                                    "cosface" (class labels: a softmax over learned class directions)
+    margin: float | None = None        # None: 1.0 (contrastive, euclidean), 0.5 (cosine), 0.2 (triplet, cosface)
     mining: str = "semihard"           # triplets: "random", "semihard", "hard"
     batch_size: int = 32
     m_per_class: int = 4               # class-labelled data: samples per class in a batch
@@ -67,7 +68,7 @@ class TrainConfig:
     def resolved_margin(self, distance: str) -> float:
         if self.margin is not None:
             return float(self.margin)
-        if self.loss == "triplet":
+        if self.loss in CLASS_LOSSES:
             return 0.2
         return 0.5 if distance == "cosine" else 1.0
 
@@ -150,8 +151,8 @@ class _Data:
         self.augment = build_augmentation(model.modality, aug_cfg, **norm)
         self.view = build_augmentation(model.modality, AugmentConfig(**{**aug_cfg.to_dict(), "enabled": True}), **norm)
         if self.pairs_mode:
-            if cfg.loss == "triplet":
-                raise DataError("triplet loss needs class labels (a text,label file or class folders), "
+            if cfg.loss in CLASS_LOSSES:
+                raise DataError(f"{cfg.loss} loss needs class labels (a text,label file or class folders), "
                                 "not explicit pairs; choose contrastive or binary cross-entropy")
             self.ta, self.tb = model.prepare(train.a), model.prepare(train.b)
             self.ty = torch.as_tensor(train.labels, dtype=torch.float32)
@@ -240,6 +241,8 @@ class _Data:
 
 def _loss_for_labels(model, emb, labels, cfg, losses, margin):
     """In-batch loss for class-labelled batches."""
+    if cfg.loss == "cosface":
+        return losses["cosface"](emb, labels.to(emb.device))
     if cfg.loss == "triplet":
         trip = mine_triplets(emb, labels, cfg.mining, margin, model.distance)
         if len(trip) == 0:
@@ -250,13 +253,14 @@ def _loss_for_labels(model, emb, labels, cfg, losses, margin):
         return None
     if cfg.loss == "bce":
         return losses["bce"](model.pair_logits(emb[i], emb[j]), y)
-    return losses["contrastive"](pair_distance(emb[i], emb[j], model.distance), y)
+    return losses[cfg.loss](pair_distance(emb[i], emb[j], model.distance), y)
 
 
 def _loss_for_pairs(model, ea, eb, y, cfg, losses):
     if cfg.loss == "bce":
         return losses["bce"](model.pair_logits(ea, eb), y)
-    return losses["contrastive"](pair_distance(ea, eb, model.distance), y)
+    # CosFace's classes are those of the training split: validation pairs get the contrastive loss
+    return losses["contrastive" if cfg.loss == "cosface" else cfg.loss](pair_distance(ea, eb, model.distance), y)
 
 
 @torch.no_grad()
@@ -309,9 +313,17 @@ def fit(
         encoder = DistributedDataParallel(model.encoder, device_ids=[torch.device(device).index] if amp else None)
     margin = cfg.resolved_margin(model.distance)
     losses = {"contrastive": ContrastiveLoss(margin), "triplet": TripletLoss(margin, model.distance),
-              "bce": PairBCELoss()}
+              "bce": PairBCELoss(), "cosent": CoSENTLoss()}
     data = _Data(model, train, val, cfg)
     opt = make_optimizer(model, cfg)
+    if cfg.loss == "cosface":  # a learned direction per training class, trained at ten times the rate
+        if data.sampler is None:
+            raise DataError("cosface loss needs class labels (class folders or a 'label' column)")
+        with seeded(cfg.seed + 3):
+            losses["cosface"] = CosFaceLoss(int(data.labels.max()) + 1, model.encoder.embedding_dim,
+                                            margin=margin).to(device)
+        opt.add_param_group({"params": list(losses["cosface"].parameters()), "lr": cfg.lr * 10,
+                             "weight_decay": cfg.weight_decay})
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
         opt, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr)
     rng = np.random.default_rng(cfg.seed + dist_.rank())
@@ -324,7 +336,7 @@ def fit(
     emit("start", 0, 0, {"steps_per_epoch": data.steps(), "epochs": cfg.epochs, "time_budget_s": cfg.time_budget_s})
     t_val = time.perf_counter()
     first = _validate(model, data, cfg, losses)
-    val_s = time.perf_counter() - t_val  # what a validation costs: the run keeps time for its closing two
+    val_s = time.perf_counter() - t_val  # what a validation costs: the run keeps time for its closing one
     history: list[dict[str, Any]] = [{"epoch": 0, "train_loss": None, "val_loss": first["val_loss"],
                                       "val_auc": first["val_auc"], "lr": cfg.lr, "time_s": 0.0,
                                       **({"val_spearman": first["val_spearman"]} if "val_spearman" in first else {})}]
@@ -338,6 +350,7 @@ def fit(
 
     best_quality, best_epoch = quality(first), 0
     best_state = copy.deepcopy(model.state_dict())
+    best_res = first  # the validation of the kept weights (eval mode is deterministic: no need to redo it)
     bad_evals, step, stopped, n_evals = 0, 0, "completed", 0
     smoothed = quality(first)
     # several validations per epoch on small data, so that early stopping and the best weights do not hang
@@ -370,6 +383,8 @@ def fit(
             loss.backward()
             if distributed and model.head is not None:
                 dist_.average_gradients(model.head.parameters(), device)
+            if distributed and "cosface" in losses:
+                dist_.average_gradients(losses["cosface"].parameters(), device)
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
@@ -381,7 +396,7 @@ def fit(
     def evaluate(position: float) -> bool:
         """Validate, record, keep the best weights; True when early stopping ends the run. ``position``:
         where in training, in epochs (whole numbers at the end of an epoch)."""
-        nonlocal total, count, best_quality, best_epoch, best_state, bad_evals, smoothed, n_evals
+        nonlocal total, count, best_quality, best_epoch, best_state, best_res, bad_evals, smoothed, n_evals
         position = round(position, 3)
         position = int(position) if float(position).is_integer() else position
         res = dist_.from_main(_validate(model, data, cfg, losses))
@@ -403,7 +418,7 @@ def fit(
         smoothed = cfg.monitor_smoothing * smoothed + (1 - cfg.monitor_smoothing) * quality(res)
         if smoothed > best_quality + 1e-6:
             best_quality, best_epoch, bad_evals = smoothed, row["epoch"], 0
-            best_state = copy.deepcopy(model.state_dict())
+            best_state, best_res = copy.deepcopy(model.state_dict()), res
         else:
             bad_evals += 1
         waited = (cfg.time_budget_s is None
@@ -420,7 +435,7 @@ def fit(
         for k, (items, labels) in enumerate(run_rng.iterate(data.batches(rng)), start=1):
             cancelled = cancel is not None and cancel.is_set()
             stop = cancelled or (cfg.time_budget_s is not None
-                                 and time.perf_counter() - started + 2 * val_s > cfg.time_budget_s)
+                                 and time.perf_counter() - started + val_s > cfg.time_budget_s)
             if distributed:  # all processes stop at the same step
                 stop = dist_.any_flag(stop, device)
             if stop:
@@ -443,10 +458,11 @@ def fit(
             break
 
     model.load_state_dict(best_state)
-    final = _validate(model, data, cfg, losses)
+    final = best_res
     _set_threshold(model, final["distances"], data.vy, cfg)
     record = {
-        "config": cfg.to_dict(), "seed": cfg.seed, "margin": margin,
+        "config": cfg.to_dict(), "seed": cfg.seed,
+        "margin": margin if cfg.loss in ("contrastive", "triplet", "cosface") else None,
         "data": {"train": train.summary(), "validation": val.summary()},
         "history": history, "best_epoch": best_epoch, "stopped": stopped, "steps": step,
         "final_validation": {"loss": final["val_loss"], "auc": final["val_auc"],

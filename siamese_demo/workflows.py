@@ -53,8 +53,9 @@ SCRATCH = {  # small architectures for "from scratch" runs on a CPU
 
 
 def scratch_model(modality: str, encoder: str, data: Samples | PairSet, distance: str = "euclidean",
-                  seed: int = 0) -> SiameseModel:
-    """A new, untrained model of a small size (text: tokenizer trained on the data's texts)."""
+                  seed: int = 0, plan_overrides: dict[str, Any] | None = None) -> SiameseModel:
+    """A new, untrained model of a small size (text: tokenizer trained on the data's texts). Images: the
+    input preparation fitted to them, with the visitor's ``plan_overrides`` (``inspect_data.image_input_plan``)."""
     from .factory import build_model
 
     if (modality, encoder) not in SCRATCH:
@@ -65,7 +66,8 @@ def scratch_model(modality: str, encoder: str, data: Samples | PairSet, distance
     if modality == "image":  # the input preparation fitted to these images (siamese_demo.inspect_data)
         from .inspect_data import image_input_plan
 
-        plan = image_input_plan(list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b))
+        plan = image_input_plan(list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b),
+                                overrides=plan_overrides)
         prep = {**prep, **plan["preprocessing"]}
     texts = None
     if modality == "text":

@@ -184,11 +184,15 @@ def test_text_pairs_fine_tune_and_report(texts):
     y = y * 0.8 + 0.1  # graded scores: Spearman is reported and monitored
     data = sd.PairSet(a, b, y, graded=True)
     cfg = default_config(model, data, epochs=2, time_budget_s=None, seed=0)
-    assert cfg.loss == "contrastive" and cfg.monitor == "val_spearman"
+    assert cfg.loss == "contrastive" and cfg.monitor == "val_spearman"  # graded labels: a regression
     rep = finetune(model, data, cfg).report
+    assert finetune(model, data, default_config(model, data, loss="cosent", epochs=1, time_budget_s=None,
+                                                seed=0)).report["margin"] is None  # CoSENT has no margin
     assert rep["split"] == "by sample" and rep["data"]["kind"] == "pairs"
     assert "spearman" in rep["finetuned"] and "projection" not in rep
     assert rep["hardest_pairs"][0]["a"] in a
+    binary = sd.PairSet(a, b, (y > 0.5).astype(np.float32))
+    assert default_config(model, binary).loss == "contrastive"  # 0/1 pairs keep the contrastive loss
 
 
 def test_nan_loss_stops_with_a_message():

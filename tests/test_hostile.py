@@ -440,14 +440,10 @@ def test_finetune_setting_out_of_range_is_refused_before_queueing(app_url, setti
                   time_budget_s=10)
     kwargs[name] = value
     if isinstance(value, float) and value != value:  # NaN: httpx will not send it, so raw HTTP
-        order = ["data_type", "use_sample", "upload", "base", "loss", "distance", "margin", "mining", "batch_size",
-                 "epochs", "optimizer", "lr", "weight_decay", "lr_patience", "patience", "augment", "rotation",
-                 "crop_scale", "color_jitter", "jitter", "scaling", "warp", "word_dropout", "threshold_policy",
-                 "target_far", "split_mode", "seed", "time_budget_s"]
-        defaults = dict(loss="triplet", distance="euclidean", margin=0, mining="semihard", batch_size=32,
-                        optimizer="adamw", lr=0, weight_decay=1e-4, lr_patience=2, patience=4, augment=True,
-                        rotation=10, crop_scale=0.85, color_jitter=0.0, jitter=0.03, scaling=0.1, warp=0.2,
-                        word_dropout=0.1, threshold_policy="max_accuracy", target_far=0.01, split_mode="auto", seed=0)
+        from siamese_demo import settings
+
+        order = ["data_type", "use_sample", "upload", "base", *settings.NAMES]  # the API's order
+        defaults = settings.defaults()
         event, msg = _raw_call(app_url, "start_finetune", [{**defaults, **kwargs}[k] for k in order])
         assert event == "error", (event, msg)
         _no_internals(msg)

@@ -63,3 +63,26 @@ def test_a_from_scratch_model_takes_the_plan(tmp_path):
     assert model.preprocessor.channels == 3 and model.encoder.config.in_channels == 3
     assert model.embed(photos[:2]).shape[0] == 2
     assert model.info["input_plan"]["kind"] == "photo"
+
+
+def test_the_visitor_can_change_the_plan(tmp_path):
+    photos = _photos(tmp_path)
+    plan = image_input_plan(photos, overrides={"image_kind": "auto", "image_channels": "grey", "image_fit": "pad",
+                                               "image_size": 40})
+    assert plan["preprocessing"] == {"channels": 1, "invert": "never", "crop_to_content": False, "fit": "pad",
+                                     "size": 40}
+    assert "set by you" in plan["reasons"]["channels"] and "set by you" in plan["reasons"]["size"]
+    assert plan["overrides"] == {"image_channels": "grey", "image_fit": "pad", "image_size": 40}
+    # photos read as ink: cropped to the strokes, inverted, grey; a wide-image pad would be kept
+    ink = image_input_plan(photos, overrides={"image_kind": "ink"})
+    assert ink["kind"] == "ink" and ink["preprocessing"]["crop_to_content"] is True
+    assert (ink["preprocessing"]["invert"], ink["preprocessing"]["channels"], ink["preprocessing"]["fit"]) == \
+        ("auto", 1, "stretch")
+    assert "fitted: photo" in ink["reasons"]["kind"]
+    # all on auto: the fitted plan unchanged
+    auto = {"image_kind": "auto", "image_channels": "auto", "image_fit": "auto", "image_size": 0}
+    assert image_input_plan(photos, overrides=auto)["preprocessing"] == image_input_plan(photos)["preprocessing"]
+    model = scratch_model("image", "cnn", Samples(photos, ["a", "b"] * 3),
+                          plan_overrides={"image_channels": "grey", "image_size": 40})
+    assert (model.preprocessor.channels, model.preprocessor.size, model.encoder.config.in_channels) == (1, 40, 1)
+    assert model.embed(photos[:2]).shape[0] == 2

@@ -27,7 +27,7 @@ def _data(modality):
 
 RUNS = [("image", "cnn", "contrastive"), ("timeseries", "lstm", "triplet"),
         ("timeseries", "transformer", "contrastive"), ("text", "transformer", "contrastive"),
-        ("text", "lstm", "bce")]
+        ("text", "lstm", "bce"), ("image", "cnn", "cosface")]
 
 
 def _run(modality, encoder, loss, texts, **cfg):
@@ -124,10 +124,21 @@ def test_unlabelled_self_supervised_training():
     assert res.history[res.best_epoch]["val_loss"] <= res.history[0]["val_loss"]
 
 
-def test_triplet_needs_labels(texts):
+@pytest.mark.parametrize("loss", ["triplet", "cosface"])
+def test_class_losses_need_labels(texts, loss):
     train, val = _data("text")
-    with pytest.raises(DataError, match="triplet loss needs class labels"):
-        fit(tiny_model("text", texts=texts), train, val, TrainConfig(**PER_EPOCH, loss="triplet"))
+    with pytest.raises(DataError, match=f"{loss} loss needs class labels"):
+        fit(tiny_model("text", texts=texts), train, val, TrainConfig(**PER_EPOCH, loss=loss))
+
+
+def test_cosface_keeps_only_the_encoder_and_its_class_directions_learn():
+    train, val = _data("image")
+    model = tiny_model("image", "cnn")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    res = fit(model, train, val, TrainConfig(**PER_EPOCH, loss="cosface", epochs=2, batch_size=24, lr=5e-3,
+                                             steps_per_epoch=4, val_pairs=200, early_stopping_patience=0, seed=0))
+    assert set(res.model.state_dict()) == set(before)  # no class directions in the saved model
+    assert res.record["margin"] == 0.2 and res.history[-1]["train_loss"] > 0
 
 
 def test_bce_needs_head():

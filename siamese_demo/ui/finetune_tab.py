@@ -81,12 +81,12 @@ def _read(modality: str, use_sample: bool, upload: str | None):
     return data
 
 
-def _base(modality: str, name: str, data, distance: str, seed: int):
+def _base(modality: str, name: str, data, distance: str, seed: int, plan: dict[str, Any] | None = None):
     if not isinstance(name, str) or name not in base_choices(modality):
         raise DataError(f"{str(name)[:80]!r} {catalogue.NOT_OFFERED} as a base for {modality} data; "
                         f"choose one of {base_choices(modality)}")
     if name.startswith(SCRATCH_PREFIX):
-        return scratch_model(modality, name[len(SCRATCH_PREFIX):], data, distance, seed)
+        return scratch_model(modality, name[len(SCRATCH_PREFIX):], data, distance, seed, plan)
     return common.get_model(name, modality)
 
 
@@ -139,14 +139,18 @@ def _preview(data, model) -> tuple[list, list[list]]:
 
 
 def check_data(modality_label: str, use_sample: bool, upload: str | None, base_name: str, split_mode: str,
-               loss: str, seed: float):
-    """Read and split the data; returns the summary, a preview and a margin suggestion."""
+               loss: str, seed: float, image_kind: str = "auto", image_channels: str = "auto",
+               image_fit: str = "auto", image_size: float = 0):
+    """Read and split the data; returns the summary, a preview and a margin suggestion. The image
+    settings (a from-scratch base only) change the input preparation shown and used."""
     modality = _modality(modality_label)
     seed = check_number(seed, "seed")
     check_choice(split_mode, "split", SPLIT_MODES)
     check_choice(loss, "loss", LOSS_CHOICES)
+    plan = settings.check_plan({"image_kind": image_kind, "image_channels": image_channels, "image_fit": image_fit,
+                                "image_size": image_size})
     data = _read(modality, use_sample, upload)
-    model = _base(modality, base_name, data, "euclidean", seed)
+    model = _base(modality, base_name, data, "euclidean", seed, plan)
     chosen = auto_settings(model, data)
     auto = loss == "auto"
     if auto:
@@ -187,9 +191,10 @@ def _input_plan_markdown(model, data, from_scratch: bool) -> str:
     for key in ("channels", "invert", "crop_to_content", "fit", "size"):
         rows.append(f"| {key.replace('_', ' ')} | {fitted[key]} | {why[key]} |" if from_scratch else
                     f"| {key.replace('_', ' ')} | {getattr(pre, key, '-')} | {fitted[key]} | {why[key]} |")
-    tail = ("Applied: a model trained from scratch gets the input fitted to these images." if from_scratch else
+    tail = ("Applied: a model trained from scratch gets this input. Change it under **Advanced settings** "
+            "(*Images from scratch*: kind, grey or colour, fit, size) and check the data again." if from_scratch else
             "The base keeps the input preparation it was trained with (its features depend on it); choose a "
-            "*from scratch* base to train on the fitted one.")
+            "*from scratch* base to train on the fitted one (the *Images from scratch* settings apply only there).")
     return head + "\n\n" + "\n".join(rows) + "\n\n" + tail
 
 
@@ -206,7 +211,7 @@ def start(runner, store, modality_label: str, use_sample: bool, upload: str | No
     modality = _modality(modality_label)
     data = _read(modality, use_sample, upload)
     seed = int(s["seed"])
-    base = _base(modality, base_name, data, s["distance"], seed)
+    base = _base(modality, base_name, data, s["distance"], seed, settings.plan_overrides(s))
     cfg = settings.train_config(base, data, s)
     prepared = prepare(base, data, s["split_mode"], seed)  # refuse unusable data now, not in the queue
     store.folder(owner)  # the visitor's private folder exists from now on
@@ -438,6 +443,9 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         with gr.Row():
             setting("threshold_policy")
             setting("target_far")
+        with gr.Row():  # a from-scratch image base: change the input preparation that Check the data shows
+            for name in settings.PLAN_SETTINGS:
+                setting(name)
     with gr.Row():
         start_btn = gr.Button("Start fine-tuning", variant="primary")
         cancel_btn = gr.Button("Cancel", variant="stop", interactive=False)  # active only while a run is on
@@ -486,7 +494,8 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
     upload.upload(lambda f: gr.update(value=False) if f else gr.update(), upload, use_sample, queue=False,
                   show_progress="hidden", api_visibility="private")  # an upload is used: untick the sample
     check.click(common.friendly("read the dataset")(check_data),
-                [modality, use_sample, upload, base, split_mode, loss, seed],
+                [modality, use_sample, upload, base, split_mode, loss, seed,
+                 *[widgets[n] for n in settings.PLAN_SETTINGS]],
                 [summary_json, summary_md, preview_gallery, preview_table, margin], api_name="check_data")
 
     def _start(data_type: str, use_sample: bool, upload: str | None, base: str, loss: str, distance: str,
@@ -494,7 +503,8 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                weight_decay: float, lr_patience: int, patience: int, augment: bool, rotation: float,
                crop_scale: float, color_jitter: float, jitter: float, scaling: float, warp: float,
                word_dropout: float, threshold_policy: str, target_far: float, split_mode: str, seed: int,
-               time_budget_s: float, request: gr.Request):
+               time_budget_s: float, image_kind: str, image_channels: str, image_fit: str, image_size: int,
+               request: gr.Request):
         """Queue a fine-tuning run; stream it with /watch_finetune."""
         given = locals()  # the parameters above are named after the settings (their API names)
         return start(runner, store, data_type, use_sample, upload, base, *(given[n] for n in SETTING_NAMES),
