@@ -85,8 +85,12 @@ def suggest_margin(model: SiameseModel, train: Samples | PairSet, loss: str, see
     percentile of different-pair distances (most negatives inside the margin still give a
     gradient). Triplet: half the gap between the median different- and same-pair distance, at
     least a tenth of the median different-pair distance. None for the losses without a margin on the
-    base's distances (binary cross-entropy, CoSENT, CosFace: its margin is on cosines to class directions)."""
+    base's distances (binary cross-entropy, CoSENT, CosFace: its margin is on cosines to class directions),
+    and for an untrained base (a model from scratch: random weights, whose distance scale means nothing;
+    the loss's default margin is used)."""
     if loss in ("bce", "cosent", "cosface") or model.head is not None:
+        return None
+    if not model.info.get("training"):  # untrained (from scratch): its distances say nothing about a margin
         return None
     try:
         d, y = _pairs(model, train, 400, seed)
@@ -110,12 +114,14 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
     contrastive (the base's own pair loss). For graded pairs the contrastive loss with the score as label is
     smallest at distance (1 - score) x margin: a regression onto the scores. It was chosen over the ranking
     loss CoSENT (also offered) on validation: 3,000 STS 2012-2016 pairs (not in STS-B) from text-minilm,
-    the CLI's defaults, best validation Spearman 0.835 (contrastive, 1e-4) against 0.813 (CoSENT, 2e-5), 0.802
-    (CoSENT, 5e-5) and 0.803 (CoSENT, 1e-4, earlier code) from 0.809 (README, "Fine-tuning on real data"). Learning rate by what the base is: a pretrained
+    the CLI's defaults, validation Spearman from 0.809: 0.835 (contrastive, 1e-4) against 0.813 (CoSENT, 2e-5),
+    0.802 (CoSENT, 5e-5) and 0.803 (CoSENT, 1e-4, earlier code) (README, "Fine-tuning on real data").
+
+    Learning rate by what the base is: a pretrained
     transformer (sentence-transformers) 1e-4: 1e-3 collapsed all-MiniLM-L6-v2 on graded pairs (Spearman
     0.77 -> 0.49 in one epoch, issue 15); from text-minilm with the CLI's defaults, best validation AUC at
     5e-5 / 1e-4 / 3e-4 was 0.976 / 0.975 / 0.949 on the WordNet sample and 0.673 / 0.720 / 0.726 on 3,000
-    PAWS dev pairs (README, "Fine-tuning on real pairs"): 1e-4 has the best mean; another trained or
+    PAWS dev pairs (README, "Fine-tuning on real data"): 1e-4 has the best mean; another trained or
     pretrained base 3e-4 (chosen on the sample datasets' validation splits: on the WordNet topics,
     contrastive at a tenth of the base's rate did not move validation AUC in 4 epochs, triplet at 3e-4
     did); from scratch 1e-3. Monitor: Spearman for graded pairs, else ROC AUC."""

@@ -98,6 +98,8 @@ def test_preview_pairs_follow_the_labels():
 def test_margin_suggestion_is_on_the_scale_of_the_base_distances():
     model = tiny_model("timeseries", "lstm")
     data = _series_data(6)
+    assert suggest_margin(model, data, "contrastive", seed=0) is None  # random weights: no scale to follow
+    model.info["training"] = {"config": {}}  # as a trained base records
     m = suggest_margin(model, data, "contrastive", seed=0)
     from siamese_demo.pairs import make_pairs
 
@@ -175,6 +177,7 @@ def test_unlabelled_data_trains_and_is_assessed_on_augmented_views():
     # one same pair (item, its view) and one different pair per test item
     assert len(rep["finetuned"]["distances"]["positive"]) == n_test == len(rep["finetuned"]["distances"]["negative"])
     assert 0.0 <= rep["finetuned"]["auc"] <= 1.0 and "augmented view" in rep["hardest_pairs"][0]["b"]
+    model.info["training"] = {"config": {}}
     assert suggest_margin(model, data, "contrastive") is not None
 
 
