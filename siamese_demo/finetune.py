@@ -234,12 +234,24 @@ def _pairs(model: SiameseModel, data, n_pairs: int, seed: int):
 
 
 def assess(model: SiameseModel, val, test, policy: str = "max_accuracy", target_far: float = 0.01,
-           n_pairs: int = 1000, seed: int = 0) -> Assessment:
-    """Threshold chosen on ``val``, metrics on ``test`` (the same pairs for every model)."""
+           n_pairs: int = 1000, seed: int = 0, val_pairs: tuple[np.ndarray, np.ndarray] | None = None,
+           measured_test: tuple | None = None) -> Assessment:
+    """Threshold chosen on ``val``, metrics on ``test`` (the same pairs for every model). ``val_pairs``:
+    validation distances and labels already measured (a training run's own validation pairs), instead of
+    pairs built from ``val``; ``measured_test``: :func:`test_pairs` of this model, already computed."""
+    dv, yv = val_pairs if val_pairs is not None else _pairs(model, val, n_pairs, seed + 11)
+    thr = ev.choose_threshold(dv, yv, policy, target_far)
+    dt, yt, index, emb = measured_test if measured_test is not None else test_pairs(model, test, n_pairs, seed)
+    graded = test.labels if isinstance(test, PairSet) and test.graded else None
+    return Assessment(ev.pair_report(dt, yt, thr, graded=graded), dt, np.asarray(yt, dtype=np.float32), index, emb,
+                      np.asarray(dv), np.asarray(yv, dtype=np.float32))
+
+
+def test_pairs(model: SiameseModel, test, n_pairs: int = 1000, seed: int = 0):
+    """The test pairs' distances, labels, pair index (class-labelled data) and embeddings (when the test
+    split has items); the same pairs for every model."""
     from .workflows import pair_distances
 
-    dv, yv = _pairs(model, val, n_pairs, seed + 11)
-    thr = ev.choose_threshold(dv, yv, policy, target_far)
     emb = None
     if isinstance(test, Samples) and test.labels is None:
         dt, yt, index = view_pairs(model, test, seed + 12)
@@ -252,9 +264,7 @@ def assess(model: SiameseModel, val, test, policy: str = "max_accuracy", target_
         i, j, yt = make_pairs(test.label_ids(), n_pairs, seed + 12)
         dt = model.distances_from_embeddings(emb[i], emb[j])
         index = (i, j)
-    graded = test.labels if isinstance(test, PairSet) and test.graded else None
-    return Assessment(ev.pair_report(dt, yt, thr, graded=graded), dt, np.asarray(yt, dtype=np.float32), index, emb,
-                      np.asarray(dv), np.asarray(yv, dtype=np.float32))
+    return dt, yt, index, emb
 
 
 def hardest_pairs(a: Assessment, test, k: int = 5) -> list[dict[str, Any]]:
@@ -411,15 +421,30 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
 
         with seeded(cfg.seed):
             model.head = PairHead(model.encoder.embedding_dim)
-    before = assess(base, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
+    # When the run starts from the base unchanged (no new head, the same readout and distance), the run's
+    # first validation *is* the base's: both models' thresholds come from the run's own validation pairs
+    # (one pair builder) and the validation split is embedded once for the base, once per validation.
+    same_start = (not new_head and model.distance == base.distance
+                  and (readout_choice is None or readout_choice["chosen"] == readout_choice["base"]))
+    policy = (cfg.threshold_policy, cfg.target_far)
+    if same_start:
+        base_test = test_pairs(base, test, seed=cfg.seed)
+    else:
+        before = assess(base, val, test, *policy, seed=cfg.seed)
     # the budget covers the whole run: the base's evaluation (done), training (which keeps time for its
-    # own closing validations), and the fine-tuned model's evaluation, which costs about what the base's did
+    # own closing validation), and the fine-tuned model's evaluation, which costs about what the base's did
     fit_cfg = cfg
     if cfg.time_budget_s is not None:
         spent = time.perf_counter() - started
         fit_cfg = dataclasses.replace(cfg, time_budget_s=max(1.0, cfg.time_budget_s - 2 * spent))
     result = fit(model, train, val, fit_cfg, callbacks, cancel)
-    after = assess(model, val, test, cfg.threshold_policy, cfg.target_far, seed=cfg.seed)
+    v = result.validation
+    if same_start:
+        before = assess(base, val, test, *policy, seed=cfg.seed, val_pairs=(v["first"], v["labels"]),
+                        measured_test=base_test)
+        after = assess(model, val, test, *policy, seed=cfg.seed, val_pairs=(v["best"], v["labels"]))
+    else:
+        after = assess(model, val, test, *policy, seed=cfg.seed)
     wall = time.perf_counter() - started
     _set_threshold(model, after.val_distances, after.val_labels, cfg)  # the report's threshold, saved
     labels = test.labels if isinstance(test, Samples) else None

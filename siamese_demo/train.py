@@ -108,6 +108,9 @@ class TrainResult:
     record: dict[str, Any]
     best_epoch: int
     stopped: str       # "completed", "early_stop", "time_budget", "cancelled"
+    # the run's validation pairs: their labels, the distances before training ("first") and those of the
+    # kept weights ("best"); finetune reuses them instead of embedding the validation split again
+    validation: dict[str, np.ndarray] | None = None
 
 
 Callback = Callable[[TrainEvent], None]
@@ -476,7 +479,9 @@ def fit(
     model.info["training"] = record
     emit("end", history[-1]["epoch"], step, {"stopped": stopped, "best_epoch": best_epoch,
                                              "threshold": model.threshold, "val_auc": final["val_auc"]})
-    return TrainResult(model, history, record, best_epoch, stopped)
+    validation = {"labels": np.asarray(data.vy, dtype=np.float32), "first": np.asarray(first["distances"]),
+                  "best": np.asarray(best_res["distances"])}
+    return TrainResult(model, history, record, best_epoch, stopped, validation)
 
 
 def _set_threshold(model: SiameseModel, distances: np.ndarray, labels: np.ndarray, cfg: TrainConfig) -> None:
