@@ -83,7 +83,8 @@ def _train(model, args) -> dict:
 
     try:
         result = finetune(model, data, cfg, [progress], split_mode=values["split_mode"], base_name=args.base,
-                          distance=args.distance, data_source=f"'{Path(args.data).name}'")
+                          distance=args.distance, data_source=f"'{Path(args.data).name}'",
+                          refit_after=bool(values["refit"]))
     finally:
         bar.close()
     report = result.report

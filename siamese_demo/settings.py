@@ -92,6 +92,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("image_fit", None, "Images from scratch: fit (pad keeps the aspect ratio)", str,
             PLAN_CHOICES["image_fit"], auto=True),
     Setting("image_size", None, "Images from scratch: input size in px (0 = fitted to the images)", int, auto=True),
+    Setting("refit", None, "Refit: when the run beats its base on validation, train again on training + validation "
+            "for the length it chose (in the second half of the budget)", bool, default=False),
 )
 PLAN_SETTINGS = ("image_kind", "image_channels", "image_fit", "image_size")
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -309,3 +309,37 @@ def test_a_run_whose_base_stays_best_says_so_and_keeps_the_report_threshold(tmp_
     assert json.loads((folder / "config.json").read_text())["threshold"] == res.report["finetuned"]["threshold"]
     card = (folder / "README.md").read_text()
     assert "a test set" in card and "No improvement" in card
+
+
+def test_refit_trains_again_on_training_and_validation_for_the_chosen_length():
+    from siamese_demo.finetune import refit, union
+
+    model = tiny_model("timeseries", "lstm")
+    data = _series_data(10)
+    cfg = default_config(model, data, epochs=3, time_budget_s=None, seed=0, lr=5e-3, early_stopping_patience=0)
+    res = finetune(model, data, cfg, split_mode="by sample", readout="keep", refit_after=True)
+    rep, tr, va = res.report, res.report["data"]["splits"]["train"], res.report["data"]["splits"]["validation"]
+    assert rep["best_epoch"] == 3  # this run improves on validation: the model is the refit
+    assert rep["refit"]["items"] == tr["samples"] + va["samples"] and rep["refit"]["epochs"] == 3
+    assert res.model.info["training"]["data"]["train"]["samples"] == tr["samples"] + va["samples"]
+    assert res.model.info["training"]["config"]["early_stopping_patience"] == 0
+    assert "Refit: trained again" in report_markdown(rep) and "may be optimistic" in report_markdown(rep)
+    assert res.model.threshold == pytest.approx(rep["finetuned"]["threshold"])
+    assert res.model.info["finetune_report"]["refit"]["items"] == rep["refit"]["items"]
+    # a run that does not beat its base is not refitted: the base is kept and the report says why
+    still = finetune(model, data, default_config(model, data, epochs=2, time_budget_s=None, seed=0, lr=1e-12),
+                     split_mode="by sample", readout="keep", refit_after=True).report
+    assert still["best_epoch"] == 0 and "did not improve" in still["refit"]["skipped"]
+    assert "Refit skipped" in report_markdown(still)
+    # the length: whole epochs as chosen, or the chosen share of one epoch's steps
+    both = union(sd.Samples(["a"] * 4, ["x", "y"] * 2), sd.Samples(["b"] * 4, ["x", "y"] * 2))
+    assert len(both) == 8 and both.labels == ["x", "y"] * 4
+    pairs = union(sd.PairSet(["a"], ["b"], np.array([1.0])), sd.PairSet(["c"], ["d"], np.array([0.0])))
+    assert pairs.a == ["a", "c"] and list(pairs.labels) == [1.0, 0.0]
+    train = _series_data(12)
+    val = _series_data(4, seed=1)
+    short = default_config(model, train, epochs=9, time_budget_s=None, seed=0, batch_size=16)
+    part = refit(tiny_model("timeseries", "lstm"), train, val, short, 0.5)
+    assert (part.record["config"]["epochs"], part.record["steps"]) == (1, 2)  # half of ceil(60 / 16) = 4 steps
+    whole = refit(tiny_model("timeseries", "lstm"), train, val, short, 2.4)
+    assert whole.record["config"]["epochs"] == 2 and whole.record["steps"] == 2 * 4

@@ -26,6 +26,7 @@ import siamese_demo as sd
 from siamese_demo.augment import AugmentConfig
 from siamese_demo.encoders.lstm import POOLINGS, LSTMEncoder
 from siamese_demo.finetune import READOUTS, choose_readout, set_readout
+from siamese_demo.finetune import refit as refit_model
 from siamese_demo.train import PER_EPOCH, TrainConfig, fit, seed_everything
 
 from .series_synthetic import make_classes
@@ -197,10 +198,8 @@ def finetuned(model_name: str, items, labels, seconds: float = 60.0, seed: int =
     chosen = max(trained, key=lambda r: (runs[r]["val_1nn"], -runs[r]["val_loss"]))
     record = {"readout": chosen, "select": select, "refit": refit, "validation_items": len(val_idx),
               "candidates": {str(r): {k: v for k, v in run.items() if k != "model"} for r, run in runs.items()}}
-    if refit:
-        model = base(chosen)
-        cfg.epochs, cfg.early_stopping_patience = max(1, runs[chosen]["best_epoch"]), 0
-        fit(model, data, val, cfg)
+    if refit:  # the fine-tuning engine's refit (finetune.refit), on all of ``items``
+        model = refit_model(base(chosen), data, val, cfg, runs[chosen]["best_epoch"]).model
     else:
         model = runs[chosen]["model"]
     model.info["finetune_procedure"] = record

@@ -222,7 +222,7 @@ def start(runner, store, modality_label: str, use_sample: bool, upload: str | No
     def work(job):
         result = finetune(base, data, cfg, [job.on_event], job.cancel, split_mode=s["split_mode"],
                           base_name=base_name, distance=s["distance"] if base_name.startswith(SCRATCH_PREFIX) else None,
-                          prepared=prepared, data_source=source)
+                          prepared=prepared, data_source=source, refit_after=bool(s["refit"]))
         name = f"{modality}-{label}-{job.id}"
 
         def save(folder: Path) -> str:
@@ -443,6 +443,7 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         with gr.Row():
             setting("threshold_policy")
             setting("target_far")
+            setting("refit")
         with gr.Row():  # a from-scratch image base: change the input preparation that Check the data shows
             for name in settings.PLAN_SETTINGS:
                 setting(name)
@@ -504,7 +505,7 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
                crop_scale: float, color_jitter: float, jitter: float, scaling: float, warp: float,
                word_dropout: float, threshold_policy: str, target_far: float, split_mode: str, seed: int,
                time_budget_s: float, image_kind: str, image_channels: str, image_fit: str, image_size: int,
-               request: gr.Request):
+               refit: bool, request: gr.Request):
         """Queue a fine-tuning run; stream it with /watch_finetune."""
         given = locals()  # the parameters above are named after the settings (their API names)
         return start(runner, store, data_type, use_sample, upload, base, *(given[n] for n in SETTING_NAMES),
