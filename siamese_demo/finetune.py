@@ -557,7 +557,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         r = report["refit"]
         rows.append(f"\nRefit: trained again from the start on training + validation ({r['items']} items) for "
                     f"{r['epochs']} epoch(s), the length the first run chose (best at epoch {r['first_run_best_epoch']}"
-                    "). Its threshold was chosen on validation pairs it trained on, so it may be optimistic; the "
+                    + (f"; cut short by the time budget after {r['steps']} steps" if r["stopped"] != "completed" else "")
+                    + "). Its threshold was chosen on validation pairs it trained on, so it may be optimistic; the "
                     "test figures are not affected.")
     elif report.get("refit"):
         rows.append(f"\nRefit skipped: {report['refit']['skipped']}.")

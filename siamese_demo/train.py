@@ -47,6 +47,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4         # L2 regularisation
     momentum: float = 0.9              # SGD only
+    warmup_steps: int = 0              # linear learning-rate warm-up over the first steps (0: none)
     lr_patience: int = 4               # ReduceLROnPlateau on validation loss, in evaluations
     lr_factor: float = 0.5
     min_lr: float = 1e-6
@@ -327,6 +328,7 @@ def fit(
                                             margin=margin).to(device)
         opt.add_param_group({"params": list(losses["cosface"].parameters()), "lr": cfg.lr * 10,
                              "weight_decay": cfg.weight_decay})
+    peak_lrs = [g["lr"] for g in opt.param_groups]  # what a warm-up climbs to
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
         opt, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr)
     rng = np.random.default_rng(cfg.seed + dist_.rank())
@@ -390,6 +392,9 @@ def fit(
                 dist_.average_gradients(losses["cosface"].parameters(), device)
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            if step < cfg.warmup_steps:  # linear warm-up: step k of n runs at (k + 1) / n of the rate
+                for group, peak in zip(opt.param_groups, peak_lrs):
+                    group["lr"] = peak * (step + 1) / cfg.warmup_steps
             opt.step()
         step += 1
         value = float(loss.detach())
