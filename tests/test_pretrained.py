@@ -166,8 +166,12 @@ def test_fine_tuned_pretrained_model_saves_its_weights_and_opens_with_sentence_t
 
     from siamese_demo.train import TrainConfig, fit
 
+    from siamese_demo.finetune import default_config
+
     base = sd.load(fake["ck"])
     pairs = sd.PairSet(texts[:40], texts[40:80], np.r_[np.ones(20), np.zeros(20)].astype(np.float32))
+    auto = default_config(base, pairs)  # a sentence-transformers base: small steps after a warm-up
+    assert (auto.lr, auto.warmup_steps, auto.loss) == (1e-4, 10, "contrastive")
     cfg = TrainConfig(loss="contrastive", epochs=1, steps_per_epoch=2, batch_size=8, seed=0, lr=1e-2)
     result = fit(base, pairs, pairs, cfg)
     assert len(result.history) >= 2

@@ -174,3 +174,13 @@ def test_default_schedule_validates_within_epochs_and_waits_before_stopping_earl
     took = time.perf_counter() - t
     assert res2.history[-1]["time_s"] >= 0.5 * 3.0  # not before half the budget
     assert res2.stopped in ("early_stop", "time_budget") and took < 3.0 * 1.5
+
+
+def test_warmup_climbs_linearly_to_the_rate():
+    train, val = _data("image")
+    events = []
+    fit(tiny_model("image", "cnn"), train, val,
+        TrainConfig(**PER_EPOCH, loss="contrastive", epochs=1, steps_per_epoch=6, batch_size=24, lr=0.02,
+                    warmup_steps=4, val_pairs=100, early_stopping_patience=0, seed=0), callbacks=[events.append])
+    lrs = [e.data["lr"] for e in events if e.kind == "step"]
+    assert lrs == pytest.approx([0.005, 0.01, 0.015, 0.02, 0.02, 0.02])

@@ -163,8 +163,8 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
         fit_note = base_fit_warning(model, list(data.items), common.photo_model_besides(base_name))
     rows = [f"| loss | {loss} | " + (f"auto: {chosen['loss'][1]}" if auto else "yours") + " |"]
     rows += [f"| {label} | {f'{v:g}' if isinstance(v, float) else v} | auto: {why} |"
-             for label, (v, why) in (("learning rate", chosen["lr"]), ("mining", chosen["mining"]),
-                                     ("monitor", chosen["monitor"]))]
+             for label, (v, why) in (("learning rate", chosen["lr"]), ("warm-up steps", chosen["warmup_steps"]),
+                                     ("mining", chosen["mining"]), ("monitor", chosen["monitor"]))]
     md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
           + "\n\n| setting | value | why |\n|---|---|---|\n" + "\n".join(rows)
           + "\n\n" + _summary_markdown(summary, margin, loss))
