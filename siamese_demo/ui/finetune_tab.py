@@ -108,7 +108,9 @@ def _summary_markdown(summary: dict[str, Any], margin: float | None, loss: str) 
         lines.append(f"Training classes: {len(cc)}, {min(cc.values())}-{max(cc.values())} samples each "
                      f"(imbalance ratio {summary['imbalance_ratio']}).")
     if margin is not None:
-        lines.append(f"Suggested {loss} margin for the base model on this data: **{margin}** (filled in below).")
+        lines.append(f"Suggested {loss} margin for the base model on this data: **{margin}** (from its distances; "
+                     "to use it, enter it as the margin under Advanced settings. Left at 0, a run takes the loss's "
+                     "default, as the command line and `benchmarks/finetune.py` do).")
     if summary["warnings"]:
         lines += ["", "**Warnings**", *[f"- ⚠️ {w}" for w in summary["warnings"]]]
     else:
@@ -173,7 +175,7 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     if fit_note:
         md = f"⚠️ **The base does not suit this data:** {fit_note}.\n\n" + md
     return (summary, md, gr.update(value=gallery, visible=bool(gallery)),
-            gr.update(value=table, visible=bool(table)), margin if margin is not None else gr.update())
+            gr.update(value=table, visible=bool(table)), gr.update())  # the margin is the visitor's to set
 
 
 def _input_plan_markdown(model, data, from_scratch: bool) -> str:
