@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import siamese_demo as sd  # noqa: E402
 from siamese_demo import evaluate as ev  # noqa: E402
 from siamese_demo.augment import AugmentConfig  # noqa: E402
-from siamese_demo.finetune import choose_readout, default_config, prepare  # noqa: E402
+from siamese_demo.finetune import choose_readout, default_config, prepare, split, test_pairs  # noqa: E402
 from siamese_demo.pairs import MPerClassSampler, make_pairs  # noqa: E402
 from siamese_demo.train import _loss_for_labels, fit, samples_per_class  # noqa: E402
 from siamese_demo.losses import ContrastiveLoss, PairBCELoss, TripletLoss  # noqa: E402
@@ -144,7 +144,8 @@ def throughput(modality: str, steps: int, seed: int = 0) -> dict:
 
 
 def tab_run(base_name: str, modality: str, path: Path, budget: float, seed: int = 0):
-    """Exactly the tab's and the CLI's run with default settings (only the budget and seed given)."""
+    """Exactly the tab's and the CLI's run with default settings (only the budget and seed given); returns the
+    base, the data as read and the run's result."""
     from siamese_demo import settings
     from siamese_demo.finetune import finetune
 
@@ -155,7 +156,7 @@ def tab_run(base_name: str, modality: str, path: Path, budget: float, seed: int 
     cfg = settings.train_config(base, data, values)
     result = finetune(base, data, cfg, split_mode=values["split_mode"], base_name=base_name,
                       data_source=f"'{path.name}'")
-    return base, result
+    return base, data, result
 
 
 def _pairs_csv(rows, out: Path) -> Path:
@@ -225,21 +226,19 @@ def real_sets(shared: Path, budget: float, seed: int, only: list[str] | None = N
             continue
         path = make()
         t0 = time.perf_counter()
-        base, result = tab_run(base_name, modality, path, budget, seed)
+        base, data, result = tab_run(base_name, modality, path, budget, seed)
         wall = time.perf_counter() - t0
         rep, test = result.report, result.test
         metric = "spearman" if "spearman" in rep["finetuned"] else "auc"
         if modality == "text":
-            parts = prepare(base, read_dataset("text", path), "auto", seed)[0]  # the run's own split
-            texts = list(parts["train"].a) + list(parts["train"].b)
+            train = split(data, "auto", seed=seed)[0]  # the run's own training split (finetune.prepare's)
+            texts = list(train.a) + list(train.b)
             sims = tfidf_sims(texts, test.a, test.b, "word", (1, 2))
             baseline = ev.spearman(sims, test.labels) if metric == "spearman" else ev.roc_auc(-sims, test.labels)
             base_line = "TF-IDF (word 1-2 grams) cosine"
         else:
-            i, j, y = make_pairs(test.label_ids(), 1000, seed + 12)  # the report's test pairs (finetune.assess)
-            raw = RawPixels(64)
-            emb = raw.embed(test.items)
-            baseline = ev.roc_auc(raw.distances_from_embeddings(emb[i], emb[j]), y)
+            d, y, _, _ = test_pairs(RawPixels(64), test, seed=seed)  # the report's test pairs
+            baseline = ev.roc_auc(d, y)
             base_line = "raw pixels, grey 64 x 64, cosine"
         row = {"set": name, "about": about, "base_model": base_name, "split": rep["split"], "metric": metric,
                "baseline": baseline, "baseline_name": base_line, "base": rep["base"][metric],

@@ -411,7 +411,7 @@ def refit(start: SiameseModel, data: Samples | PairSet, val: Samples | PairSet, 
     together, for the length the first run chose: ``best_epoch`` whole epochs (rounded, at least one), or the
     same share of one epoch's steps when the first run's best came within its first epoch. Early stopping is off;
     the validation split, now also training data, is still evaluated (curves, kept weights) as in any run. The
-    series benchmark's procedure (``recipes.ucr_series.finetuned``) and ``finetune(refit=True)`` both use it."""
+    series benchmark's procedure (``recipes.ucr_series.finetuned``) and ``finetune(refit_after=True)`` both use it."""
     if best_epoch >= 1 or cfg.steps_per_epoch:
         length: dict[str, Any] = {"epochs": max(1, int(round(best_epoch)))}
     else:
@@ -478,6 +478,9 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     result = fit(model, train, val, fit_cfg, callbacks, cancel)
     v = result.validation
     refitted = None
+    # the fine-tuned model's validation distances: the run's kept weights on its own pairs when it started from
+    # the base unchanged; a refit's own (on the same pairs); else measured again below
+    after_val = (v["best"], v["labels"]) if same_start else None
     if refit_after and result.best_epoch and result.stopped != "cancelled":
         rest = None if cfg.time_budget_s is None else max(1.0, cfg.time_budget_s - (time.perf_counter() - started)
                                                           - spent)
@@ -488,19 +491,11 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
         refitted = {"items": len(both), "first_run_best_epoch": result.best_epoch,
                     "epochs": again.record["config"]["epochs"], "steps": again.record["steps"],
                     "stopped": again.stopped, "history": again.history}
-        same_start_after = False
-    else:
-        same_start_after = same_start
+        after_val = (again.validation["best"], again.validation["labels"])  # pairs the refit trained on
     if same_start:
         before = assess(base, val, test, *policy, seed=cfg.seed, val_pairs=(v["first"], v["labels"]),
                         measured_test=base_test)
-    if same_start_after:
-        after = assess(model, val, test, *policy, seed=cfg.seed, val_pairs=(v["best"], v["labels"]))
-    elif refitted is not None:  # the refitted model's own distances on the run's validation pairs (trained on)
-        after = assess(model, val, test, *policy, seed=cfg.seed,
-                       val_pairs=(again.validation["best"], again.validation["labels"]))
-    else:
-        after = assess(model, val, test, *policy, seed=cfg.seed)
+    after = assess(model, val, test, *policy, seed=cfg.seed, val_pairs=after_val)
     wall = time.perf_counter() - started
     _set_threshold(model, after.val_distances, after.val_labels, cfg)  # the report's threshold, saved
     labels = test.labels if isinstance(test, Samples) else None

@@ -33,7 +33,8 @@ def pair_counts(data: Samples | PairSet) -> dict[str, int]:
             "triplets": int((counts * (counts - 1) * (n - counts)).sum())}
 
 
-def _items(data: Samples | PairSet) -> list[Any]:
+def all_items(data: Samples | PairSet) -> list[Any]:
+    """Every item of a dataset: the samples, or both sides of the pairs."""
     return list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b)
 
 
@@ -56,11 +57,11 @@ def cross_split_duplicates(model, parts: dict[str, Samples | PairSet]) -> dict[s
     """Items of validation/test that also occur in train: identical after the model's preprocessing
     (or the same text up to case and punctuation), and near-identical (cosine >= 0.999) for
     images and series."""
-    train_keys, train_vec = _fingerprints(model, _items(parts["train"]))
+    train_keys, train_vec = _fingerprints(model, all_items(parts["train"]))
     seen = set(train_keys)
     out = {}
     for name in ("validation", "test"):
-        keys, vec = _fingerprints(model, _items(parts[name]))
+        keys, vec = _fingerprints(model, all_items(parts[name]))
         exact = sum(k in seen for k in keys)
         near = exact
         if vec is not None and train_vec is not None and len(keys):

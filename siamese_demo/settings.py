@@ -55,7 +55,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("loss", "loss", "Loss (auto: triplet for class labels, contrastive for pairs, 0/1 or graded; bce for a "
-            "base with a pair head; cosent ranks graded pairs; cosface classifies class-labelled data)", str, (AUTO, *LOSSES), auto=True),
+            "base with a pair head; cosent ranks graded pairs; cosface classifies class-labelled data)", str,
+            (AUTO, *LOSSES), auto=True),
     Setting("distance", None, "Distance (from-scratch models; a base model keeps its own)", str, DISTANCES,
             default="euclidean"),
     Setting("margin", "margin", "Margin (0 = the loss's default; 'Check the data' suggests one)", float, auto=True),
@@ -102,11 +103,7 @@ NAMES = [s.name for s in SETTINGS]
 
 def check_plan(values: dict[str, Any]) -> dict[str, Any]:
     """The image input preparation settings checked on their own (for 'Check the data')."""
-    out = {}
-    for n in PLAN_SETTINGS:
-        st = BY_NAME[n]
-        out[n] = check_choice(values[n], n, st.choices) if st.kind is str else check_number(values[n], n)
-    return out
+    return {n: _checked(BY_NAME[n], values[n]) for n in PLAN_SETTINGS}
 
 
 def plan_overrides(values: dict[str, Any]) -> dict[str, Any]:
@@ -124,15 +121,16 @@ def check(values: dict[str, Any]) -> dict[str, Any]:
     missing = [n for n in NAMES if n not in values]
     if missing:
         raise DataError(f"missing settings: {', '.join(missing)}")
-    out = dict(values)
-    for s in SETTINGS:
-        if s.kind is str:
-            out[s.name] = check_choice(values[s.name], s.name, s.choices)
-        elif s.kind is bool:
-            out[s.name] = bool(values[s.name])
-        elif s.name in RANGES:
-            out[s.name] = check_number(values[s.name], s.name)
-    return out
+    return {**values, **{s.name: _checked(s, values[s.name]) for s in SETTINGS}}
+
+
+def _checked(s: Setting, value: Any) -> Any:
+    """One setting's value checked: a choice against its options, a number against ``limits.RANGES``."""
+    if s.kind is str:
+        return check_choice(value, s.name, s.choices)
+    if s.kind is bool:
+        return bool(value)
+    return check_number(value, s.name) if s.name in RANGES else value
 
 
 def train_config(base, data, values: dict[str, Any]) -> TrainConfig:

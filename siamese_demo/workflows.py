@@ -64,14 +64,15 @@ def scratch_model(modality: str, encoder: str, data: Samples | PairSet, distance
     opts, prep = SCRATCH[(modality, encoder)]
     plan = None
     if modality == "image":  # the input preparation fitted to these images (siamese_demo.inspect_data)
-        from .inspect_data import image_input_plan
+        from .inspect_data import all_items, image_input_plan
 
-        plan = image_input_plan(list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b),
-                                overrides=plan_overrides)
+        plan = image_input_plan(all_items(data), overrides=plan_overrides)
         prep = {**prep, **plan["preprocessing"]}
     texts = None
     if modality == "text":
-        texts = list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b)
+        from .inspect_data import all_items
+
+        texts = all_items(data)
     from .rng import seeded
 
     with seeded(seed):  # the initial weights (under the lock: another visitor's run may be training)

@@ -22,8 +22,7 @@ from siamese_demo.domain import base_fit_warning
 from siamese_demo.errors import DataError
 from siamese_demo.finetune import (SPLIT_MODES, auto_settings, finetune, prepare, report_markdown,
                                    suggest_margin, write)
-from siamese_demo.inspect_data import preview_pairs
-from siamese_demo.inspect_data import image_input_plan
+from siamese_demo.inspect_data import all_items, image_input_plan, preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
 from siamese_demo.limits import check_choice, check_number, limits, setting_range
 from siamese_demo.pairs import Samples
@@ -180,8 +179,7 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
 
 def _input_plan_markdown(model, data, from_scratch: bool) -> str:
     """How the images become the model's input: fitted to them (a from-scratch base), or the base's own."""
-    plan = model.info.get("input_plan") or image_input_plan(
-        list(data.items) if isinstance(data, Samples) else list(data.a) + list(data.b))
+    plan = model.info.get("input_plan") or image_input_plan(all_items(data))
     m, why, fitted = plan["measured"], plan["reasons"], plan["preprocessing"]
     if not m.get("images"):
         return ""
