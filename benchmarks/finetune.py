@@ -212,7 +212,7 @@ def real_sets(shared: Path, budget: float, seed: int, only: list[str] | None = N
             tp / "sts2012_2016_not_in_stsbenchmark.csv", "sentence1", "sentence2", "score", cap, seed),
             tmp / "sts.csv"), "SemEval STS 2012-2016 pairs not in STS-B, 3,000 of 6,398, scores 0-5"),
         "LFW": ("image", "image-efficientnet-lite0", lambda: _class_folders(
-            read_people(shared / "faces" / "lfw_100"), tmp / "lfw"), "LFW-100: 1,002 photos of 100 people"),
+            read_people(shared / "faces" / "lfw_100"), tmp / "lfw"), "LFW-100: 1,000 photos of 100 people"),
         "LFW, face model's held-out people": ("image", "face-efficientnet", lambda: _class_folders(
             _split(read("faces", shared / "faces" / "lfw_100"), 0)["test"], tmp / "lfw_test"),
             "the 25 LFW people the face model never saw (its recipe's test split)"),
