@@ -26,6 +26,7 @@ from .inspect_data import PLAN_CHOICES
 from .train import OPTIMIZERS, TrainConfig
 
 AUTO = "auto"
+ON_OFF = ("on", "off")  # a switch that also has "auto": sets a bool field
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("weight_decay", "weight_decay", "Weight decay (L2)", float),
     Setting("lr_patience", "lr_patience", "ReduceLROnPlateau patience (validations)", int),
     Setting("patience", "early_stopping_patience", "Early-stopping patience (validations; 0 = off)", int),
-    Setting("augment", "augment.enabled", "Augment", bool),
+    Setting("augment", "augment.enabled", "Augment (auto: off for a pretrained sentence-transformers base, on "
+            "otherwise)", str, (AUTO, *ON_OFF), auto=True),
     Setting("rotation", "augment.rotation", "Images: rotation (deg)", float),
     Setting("crop_scale", "augment.crop_scale", "Images: random crop (smallest area)", float),
     Setting("color_jitter", "augment.color_jitter", "Images: colour jitter", float),
@@ -146,12 +148,12 @@ def train_config(base, data, values: dict[str, Any]) -> TrainConfig:
         v = values[s.name]
         if s.auto and (v == AUTO or v == 0):
             continue
-        v = s.kind(v)
+        v = (v == "on") if s.choices[1:] == ON_OFF else s.kind(v)
         if s.field.startswith("augment."):
             aug[s.field.split(".", 1)[1]] = v
         else:
             over[s.field] = v
-    over["augment"] = AugmentConfig(**aug)
+    over["augment"] = aug  # the set augmentation fields; default_config adds the auto ones
     return default_config(base, data, **over)
 
 

@@ -109,12 +109,19 @@ class SiameseModel(nn.Module):
         was_training = self.training
         self.eval()
         try:
+            if not tensors:
+                return torch.zeros(0, self.encoder.embedding_dim)
+            # batches of similar lengths (token ids, series): less padding to compute; images are all one size
+            order = sorted(range(len(tensors)), key=lambda k: tensors[k].shape[0] if tensors[k].dim() else 0)
             chunks = []
-            for start in range(0, len(tensors), batch_size):
-                batch = self.preprocessor.collate(tensors[start: start + batch_size])
+            for start in range(0, len(order), batch_size):
+                batch = self.preprocessor.collate([tensors[k] for k in order[start: start + batch_size]])
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 chunks.append(self.encode(batch).float().cpu())
-            return torch.cat(chunks) if chunks else torch.zeros(0, self.encoder.embedding_dim)
+            done = torch.cat(chunks)
+            out = torch.empty_like(done)
+            out[torch.as_tensor(order)] = done
+            return out
         finally:
             self.train(was_training)
 

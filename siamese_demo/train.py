@@ -146,6 +146,7 @@ class _Data:
         self.model, self.cfg = model, cfg
         self.pairs_mode = isinstance(train, PairSet)
         self.sampler: MPerClassSampler | None = None
+        self.pair_lengths: np.ndarray | None = None  # pairs of token ids or series: their lengths, to batch by
         aug_cfg = cfg.augment
         if not self.pairs_mode and train.labels is None and not aug_cfg.enabled:
             aug_cfg = AugmentConfig(**{**aug_cfg.to_dict(), "enabled": True})  # views need augmentation
@@ -160,6 +161,9 @@ class _Data:
                                 "not explicit pairs; choose contrastive or binary cross-entropy")
             self.ta, self.tb = model.prepare(train.a), model.prepare(train.b)
             self.ty = torch.as_tensor(train.labels, dtype=torch.float32)
+            lengths = np.array([max(len(a), len(b)) for a, b in zip(self.ta, self.tb)])
+            variable = model.modality in ("text", "timeseries") and len(lengths) and lengths.min() < lengths.max()
+            self.pair_lengths = lengths if variable else None
         else:
             self.tx = model.prepare(train.items, train.names)
             self.labels = train.label_ids()
@@ -219,8 +223,18 @@ class _Data:
         if self.pairs_mode:
             n = len(self.ta)
             order = rng.permutation(n)
+            if self.pair_lengths is not None:
+                # group by length: each run of 8 batches of the shuffled pairs is sorted by length and cut into
+                # batches, which are then shuffled, so that a batch pads little (most of a text step is padding
+                # otherwise) and still holds pairs from anywhere in the data
+                span = 8 * cfg.batch_size
+                order = np.concatenate([part[np.argsort(self.pair_lengths[part], kind="stable")]
+                                        for part in np.split(order, range(span, n, span))])
+                cut = [order[s: s + cfg.batch_size] for s in range(0, n, cfg.batch_size)]
+                cut = [cut[k] for k in rng.permutation(len(cut))]
             for s in range(self.steps()):
-                idx = order[(s * cfg.batch_size) % n:][: cfg.batch_size]
+                idx = (cut[s % len(cut)] if self.pair_lengths is not None
+                       else order[(s * cfg.batch_size) % n:][: cfg.batch_size])
                 if len(idx) < 2:
                     idx = rng.choice(n, size=min(n, cfg.batch_size), replace=False)
                 items = [self._aug(self.ta[k]) for k in idx] + [self._aug(self.tb[k]) for k in idx]

@@ -74,8 +74,9 @@ def test_the_config_of_a_run_is_the_settings_resolved(tmp_path):
         head, _, tail = st.field.partition(".")
         assert (tail in saved["augment"]) if head == "augment" else (head in saved), st
     changed = settings.train_config(base, data, settings.check({**settings.defaults(), "epochs": 3, "lr": 0.01,
-                                                                "color_jitter": 0.2, "augment": False}))
+                                                                "color_jitter": 0.2, "augment": "off"}))
     assert (changed.epochs, changed.lr, changed.augment.color_jitter, changed.augment.enabled) == (3, 0.01, 0.2, False)
+    assert cfg.augment.enabled  # auto: on for a base that is not a sentence-transformers model
 
 
 def test_readme_lists_the_settings_from_the_code():

@@ -184,3 +184,46 @@ def test_warmup_climbs_linearly_to_the_rate():
                     warmup_steps=4, val_pairs=100, early_stopping_patience=0, seed=0), callbacks=[events.append])
     lrs = [e.data["lr"] for e in events if e.kind == "step"]
     assert lrs == pytest.approx([0.005, 0.01, 0.015, 0.02, 0.02, 0.02])
+
+
+def test_text_pairs_are_batched_by_length_each_pair_once_per_epoch(texts):
+    """Pairs of token ids are grouped by length (little padding per batch), each pair still once per epoch."""
+    import numpy as np
+
+    from siamese_demo.augment import AugmentConfig
+    from siamese_demo.train import _Data
+
+    a, b, y = syn.text_pairs(100, 0)
+    cut = lambda s, k: " ".join(s.split()[: 2 + k % 9])  # noqa: E731 - sentences of 2 to 10 words
+    train = sd.PairSet([cut(s, k) for k, s in enumerate(a)], [cut(s, 3 * k) for k, s in enumerate(b)], y)
+    val = _data("text")[1]
+    model = tiny_model("text", texts=texts, distance="cosine")
+    cfg = TrainConfig(loss="contrastive", batch_size=8, augment=AugmentConfig(enabled=False), seed=0)
+    data = _Data(model, train, val, cfg)
+    lengths = data.pair_lengths
+    assert lengths is not None and lengths.min() < lengths.max()
+    seen, padded = [], 0
+    for items, _ in data.batches(np.random.default_rng(0)):
+        half = len(items) // 2
+        idx = [next(k for k in range(len(data.ta)) if data.ta[k] is items[i] and data.tb[k] is items[half + i])
+               for i in range(half)]
+        seen += idx
+        padded += len(idx) * max(lengths[idx])
+    assert sorted(seen) == list(range(len(train)))  # every pair exactly once
+    # a plain shuffle pads to the longest of 8 random pairs: grouping pads less
+    order = np.random.default_rng(1).permutation(len(train))
+    shuffled = sum(len(b) * lengths[b].max() for b in np.split(order, range(8, len(train), 8)))
+    assert padded < shuffled
+
+
+def test_embedding_in_length_order_gives_each_item_its_own_embedding(texts):
+    """embed_tensors sorts by length to pad less; each output row is still the embedding of its own item,
+    as embedding the items one by one (no padding at all) gives."""
+    import torch
+
+    model = tiny_model("text", texts=texts, distance="cosine")
+    items = ["a b", "the longest sentence of all of these here", "c", "a medium sized one", "x y z"] * 3
+    tensors = model.prepare(items)
+    together = model.embed_tensors(tensors, batch_size=4)
+    alone = torch.cat([model.embed_tensors([t]) for t in tensors])
+    assert torch.allclose(together, alone, atol=1e-5)

@@ -165,7 +165,9 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     rows = [f"| loss | {loss} | " + (f"auto: {chosen['loss'][1]}" if auto else "yours") + " |"]
     rows += [f"| {label} | {f'{v:g}' if isinstance(v, float) else v} | auto: {why} |"
              for label, (v, why) in (("learning rate", chosen["lr"]), ("warm-up steps", chosen["warmup_steps"]),
-                                     ("mining", chosen["mining"]), ("monitor", chosen["monitor"]))]
+                                     ("mining", chosen["mining"]), ("monitor", chosen["monitor"]),
+                                     ("augmentation", (("on" if chosen["augment.enabled"][0] else "off"),
+                                                       chosen["augment.enabled"][1])))]
     md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
           + "\n\n| setting | value | why |\n|---|---|---|\n" + "\n".join(rows)
           + "\n\n" + _summary_markdown(summary, margin, loss))
