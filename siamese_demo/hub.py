@@ -68,6 +68,13 @@ class SentenceTransformerEncoder(nn.Module):
     def tokenizer(self):
         return self.st.tokenizer
 
+    def early_blocks(self, k: int) -> list[nn.Module]:
+        """The token embeddings and the first ``k`` transformer layers (what fine-tuning may keep fixed)."""
+        bert = self.st[0].auto_model
+        if not (hasattr(bert, "embeddings") and hasattr(bert, "encoder")):
+            raise ValueError("no blocks to freeze in this sentence-transformers model")
+        return [bert.embeddings, *list(bert.encoder.layer)[:k]] if k else []
+
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.st(dict(batch))["sentence_embedding"]
 

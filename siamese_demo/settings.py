@@ -27,6 +27,7 @@ from .train import OPTIMIZERS, TrainConfig
 
 AUTO = "auto"
 ON_OFF = ("on", "off")  # a switch that also has "auto": sets a bool field
+FROZEN = tuple(str(k) for k in range(7))  # a count that also has "auto": sets an int field
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lr", "lr", "Learning rate (0 = by the base: 1e-4 a pretrained transformer, 3e-4 another trained "
             "base, 1e-3 from scratch)", float, auto=True),
     Setting("weight_decay", "weight_decay", "Weight decay (L2)", float),
+    Setting("frozen_blocks", "frozen_blocks", "Frozen early blocks of the base (auto: the stem and 2 first blocks "
+            "of a trained EfficientNet, none otherwise; 0 = train every layer)", str, (AUTO, *FROZEN), auto=True),
     Setting("lr_patience", "lr_patience", "ReduceLROnPlateau patience (validations)", int),
     Setting("patience", "early_stopping_patience", "Early-stopping patience (validations; 0 = off)", int),
     Setting("augment", "augment.enabled", "Augment (auto: off for a pretrained sentence-transformers base, on "
@@ -148,7 +151,7 @@ def train_config(base, data, values: dict[str, Any]) -> TrainConfig:
         v = values[s.name]
         if s.auto and (v == AUTO or v == 0):
             continue
-        v = (v == "on") if s.choices[1:] == ON_OFF else s.kind(v)
+        v = (v == "on") if s.choices[1:] == ON_OFF else int(v) if s.choices[1:] == FROZEN else s.kind(v)
         if s.field.startswith("augment."):
             aug[s.field.split(".", 1)[1]] = v
         else:

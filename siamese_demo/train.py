@@ -59,6 +59,7 @@ class TrainConfig:
     min_budget_share: float = 0.5      # early stopping waits for this share of the time budget ...
     min_evals: int = 8                 # ... and for this many validations
     grad_clip: float | None = 5.0
+    frozen_blocks: int = 0             # a pretrained base's first blocks kept fixed (cheaper steps; see freeze_early)
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     threshold_policy: str = "max_accuracy"
@@ -84,6 +85,8 @@ class TrainConfig:
             raise ValueError("monitor must be val_loss, val_auc or val_spearman")
         if self.batch_size < 4 or self.epochs < 1 or self.lr <= 0:
             raise ValueError("need batch_size >= 4, epochs >= 1 and lr > 0")
+        if self.frozen_blocks < 0:
+            raise ValueError("frozen_blocks must be 0 or more")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +124,25 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+def freeze_early(encoder: torch.nn.Module, k: int) -> list[torch.nn.Parameter]:
+    """Keep the encoder's input side fixed up to its ``k``-th block (``encoder.early_blocks``); returns the
+    parameters this turned off, for the caller to turn on again. Their gradients are never computed, so a
+    step costs less (the backward pass stops there) and what pretraining learned there stays."""
+    if not k:
+        return []
+    blocks = getattr(encoder, "early_blocks", None)
+    if blocks is None:
+        raise DataError(f"frozen blocks: a {type(encoder).__name__} has no blocks to freeze; set it to 0")
+    try:
+        modules = blocks(k)
+    except ValueError as e:
+        raise DataError(f"frozen blocks: {e}; set it to 0") from None
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    return params
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -313,9 +335,18 @@ def fit(
     cancel: threading.Event | None = None,
 ) -> TrainResult:
     """Train ``model`` in place; returns it with the best weights, a threshold chosen on ``val``,
-    the per-epoch history and the run record."""
+    the per-epoch history and the run record. ``config.frozen_blocks`` stay fixed during the run only."""
     cfg = config or TrainConfig()
     cfg.validate()
+    frozen = freeze_early(model.encoder, cfg.frozen_blocks)
+    try:
+        return _fit(model, train, val, cfg, callbacks, cancel)
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+
+
+def _fit(model, train, val, cfg: TrainConfig, callbacks, cancel) -> TrainResult:
     if cfg.loss == "bce" and model.head is None:
         raise ValueError("binary cross-entropy needs a model built with head=True")
     started = time.perf_counter()

@@ -227,3 +227,25 @@ def test_embedding_in_length_order_gives_each_item_its_own_embedding(texts):
     together = model.embed_tensors(tensors, batch_size=4)
     alone = torch.cat([model.embed_tensors([t]) for t in tensors])
     assert torch.allclose(together, alone, atol=1e-5)
+
+
+def test_frozen_blocks_stay_fixed_and_train_again_afterwards():
+    """frozen_blocks=1: the small CNN's first block keeps its weights (no gradient reaches it), the rest
+    learns, and afterwards every parameter can train again."""
+    import torch
+
+    train, val = _data("image")
+    model = tiny_model("image", "cnn")
+    first = [p.detach().clone() for p in model.encoder.early_blocks(1)[0].parameters()]
+    later = [p.detach().clone() for p in model.encoder.features[1].parameters()]
+    fit(model, train, val, TrainConfig(**PER_EPOCH, loss="contrastive", epochs=1, steps_per_epoch=3, batch_size=24,
+                                       lr=0.02, val_pairs=100, early_stopping_patience=0, frozen_blocks=1, seed=0))
+    assert all(torch.equal(a, b) for a, b in zip(first, model.encoder.early_blocks(1)[0].parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(later, model.encoder.features[1].parameters()))
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_frozen_blocks_on_an_encoder_without_blocks_is_a_clear_error(texts):
+    train, val = _data("timeseries")
+    with pytest.raises(DataError, match="no blocks to freeze"):
+        fit(tiny_model("timeseries"), train, val, TrainConfig(epochs=1, frozen_blocks=2))

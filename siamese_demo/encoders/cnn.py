@@ -100,6 +100,16 @@ class CNNEncoder(nn.Module):
     def embedding_dim(self) -> int:
         return self._dim
 
+    def early_blocks(self, k: int) -> list[nn.Module]:
+        """The input side of the network up to its ``k``-th block: a timm EfficientNet's stem and first ``k``
+        blocks (of 7), or the first ``k`` blocks of the small CNN (what fine-tuning may keep fixed)."""
+        f = self.features
+        if hasattr(f, "conv_stem") and hasattr(f, "blocks"):
+            return [f.conv_stem, f.bn1, *list(f.blocks)[:k]] if k else []
+        if isinstance(f, nn.Sequential) and not self.config.backbone:
+            return list(f)[: min(k, self.config.depth)]
+        raise ValueError(f"no blocks to freeze in a {self.config.backbone} backbone")
+
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x = batch["pixels"]
         if self.config.backbone and x.shape[1] == 1:

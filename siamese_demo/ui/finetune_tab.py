@@ -166,6 +166,7 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     rows += [f"| {label} | {f'{v:g}' if isinstance(v, float) else v} | auto: {why} |"
              for label, (v, why) in (("learning rate", chosen["lr"]), ("warm-up steps", chosen["warmup_steps"]),
                                      ("mining", chosen["mining"]), ("monitor", chosen["monitor"]),
+                                     ("frozen blocks", chosen["frozen_blocks"]),
                                      ("augmentation", (("on" if chosen["augment.enabled"][0] else "off"),
                                                        chosen["augment.enabled"][1])))]
     md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
@@ -432,6 +433,7 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
             setting("weight_decay")
             setting("lr_patience")
             setting("patience")
+            setting("frozen_blocks")
         with gr.Row():
             setting("augment")
             setting("rotation")
@@ -503,7 +505,7 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
 
     def _start(data_type: str, use_sample: bool, upload: str | None, base: str, loss: str, distance: str,
                margin: float, mining: str, batch_size: int, epochs: int, optimizer: str, lr: float,
-               weight_decay: float, lr_patience: int, patience: int, augment: bool, rotation: float,
+               weight_decay: float, frozen_blocks: str, lr_patience: int, patience: int, augment: str, rotation: float,
                crop_scale: float, color_jitter: float, jitter: float, scaling: float, warp: float,
                word_dropout: float, threshold_policy: str, target_far: float, split_mode: str, seed: int,
                time_budget_s: float, image_kind: str, image_channels: str, image_fit: str, image_size: int,
