@@ -481,17 +481,20 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     same_start = (not new_head and model.distance == base.distance
                   and (readout_choice is None or readout_choice["chosen"] == readout_choice["base"]))
     policy = (cfg.threshold_policy, cfg.target_far)
+    t_eval = time.perf_counter()
     if same_start:
         base_test = test_pairs(base, test, seed=cfg.seed)
     else:
         before = assess(base, val, test, *policy, seed=cfg.seed)
-    # the budget covers the whole run: the base's evaluation (done), training (which keeps time for its
-    # own closing validation), and the fine-tuned model's evaluation, which costs about what the base's did
+    eval_s = time.perf_counter() - t_eval
+    # the budget covers the whole run: reading and splitting the data and the base's evaluation (done),
+    # training (which keeps time for its own closing validation), and the fine-tuned model's evaluation,
+    # which costs about what the base's did
     fit_cfg = cfg
     start = copy.deepcopy(model) if refit_after else None  # the refit begins where this run began
     spent = time.perf_counter() - started
     if cfg.time_budget_s is not None:
-        train_s = max(1.0, cfg.time_budget_s - 2 * spent)
+        train_s = max(1.0, cfg.time_budget_s - spent - eval_s)
         fit_cfg = dataclasses.replace(cfg, time_budget_s=train_s / 2 if refit_after else train_s)
     result = fit(model, train, val, fit_cfg, callbacks, cancel)
     v = result.validation
@@ -501,7 +504,7 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     after_val = (v["best"], v["labels"]) if same_start else None
     if refit_after and result.best_epoch and result.stopped != "cancelled":
         rest = None if cfg.time_budget_s is None else max(1.0, cfg.time_budget_s - (time.perf_counter() - started)
-                                                          - spent)
+                                                          - eval_s)
         both = union(train, val)
         again = refit(start, both, val, dataclasses.replace(cfg, time_budget_s=rest), result.best_epoch,
                       cancel=cancel)
