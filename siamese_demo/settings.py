@@ -70,7 +70,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lr", "lr", "Learning rate (0 = by the base: 1e-4 a pretrained transformer, 3e-4 another trained "
             "base, 1e-3 from scratch)", float, auto=True),
     Setting("weight_decay", "weight_decay", "Weight decay (L2)", float),
-    Setting("frozen_blocks", "frozen_blocks", "Frozen early blocks of the base (auto: the stem and 2 first blocks "
+    Setting("frozen_blocks", "frozen_blocks", "Frozen early blocks of the base (auto: the stem and first 2 blocks "
             "of a trained EfficientNet, none otherwise; 0 = train every layer)", str, (AUTO, *FROZEN), auto=True),
     Setting("lr_patience", "lr_patience", "ReduceLROnPlateau patience (validations)", int),
     Setting("patience", "early_stopping_patience", "Early-stopping patience (validations; 0 = off)", int),

@@ -142,6 +142,10 @@ def freeze_early(encoder: torch.nn.Module, k: int) -> list[torch.nn.Parameter]:
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
     for p in params:
         p.requires_grad_(False)
+    if not any(p.requires_grad for p in encoder.parameters()):
+        for p in params:
+            p.requires_grad_(True)
+        raise DataError(f"frozen blocks: {k} would leave no layer of this base to train; choose fewer")
     return params
 
 
