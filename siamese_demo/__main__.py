@@ -81,9 +81,12 @@ def _train(model, args) -> dict:
             bar.n = int(event.data["epoch"])
             bar.set_postfix(val_loss=f"{event.data['val_loss']:.4f}", val_auc=f"{event.data['val_auc']:.3f}")
 
+    if args.distance is not None and args.distance != model.distance:  # as in the tab: a base keeps its own
+        print(f"note: --distance is for models built from scratch; the base {args.base} keeps its own "
+              f"({model.distance})", file=sys.stderr)
     try:
         result = finetune(model, data, cfg, [progress], split_mode=values["split_mode"], base_name=args.base,
-                          distance=args.distance, data_source=f"'{Path(args.data).name}'",
+                          data_source=f"'{Path(args.data).name}'",
                           refit_after=bool(values["refit"]))
     finally:
         bar.close()

@@ -16,6 +16,10 @@ LAZY_MODULES = (
     "siamese_demo.plots", "siamese_demo.evaluate", "siamese_demo.train", "siamese_demo.finetune",
     "siamese_demo.augment", "siamese_demo.explain", "siamese_demo.card", "siamese_demo.checkpoint",
     "cv2", "siamese_demo.faces",
+    # the text encoders: the model warm-up thread loads text-minilm while a visitor's first run may build a
+    # BERT (a from-scratch text Transformer); both importing transformers at once raised ImportError
+    "transformers", "transformers.models.bert.configuration_bert", "transformers.models.bert.modeling_bert",
+    "sentence_transformers",
 )
 
 

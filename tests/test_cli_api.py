@@ -104,3 +104,5 @@ def test_cli_train_on_a_pairs_csv_with_default_settings(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["loss"] == "contrastive" and summary["outcome"] == report["outcome"]["text"]
     assert "'pairs.csv'" in (out / "README.md").read_text()  # the card names the data used
+    # as in the tab, a shipped base keeps its own distance (the distance setting is for from-scratch models)
+    assert json.loads((out / "config.json").read_text())["distance"] == sd.load("text-transformer").distance
