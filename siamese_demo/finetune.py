@@ -135,7 +135,9 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
     2012-16 Spearman 0.827 / 0.820), on otherwise. Frozen blocks: the stem and first 2 of 7 blocks of a trained
     EfficientNet (LFW from the ImageNet base, validation AUC with 0 / 1 / 2 / 3 / 4 frozen: 0.898 / 0.908 / 0.922 /
     0.914 / 0.912), none otherwise (a sentence-transformers base with its embeddings and first 2 layers frozen:
-    PAWS 0.820 against 0.813, STS 2012-16 0.827 / 0.827, QQP 0.930 / 0.932: no clear gain)."""
+    PAWS 0.820 against 0.813, STS 2012-16 0.827 / 0.827, QQP 0.930 / 0.932: no clear gain). Batch size: 16 for a
+    sentence-transformers base (validation, 16 / 32 / 64 pairs: PAWS 0.821 / 0.813 / 0.801, STS 2012-16 Spearman
+    0.837 / 0.827, QQP 0.932 / 0.932), 32 otherwise."""
     trained = base_training(base)
     labelled = isinstance(data, Samples) and data.labels is not None
     if base.head is not None:
@@ -159,6 +161,11 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
         lr = (1e-3, "a model trained from scratch")
     mining = (trained.get("mining", "semihard"),
               "the base's own" if "mining" in trained else "semi-hard negatives: informative, rarely collapse")
+    if type(base.encoder).__name__ == "SentenceTransformerEncoder":
+        batch = (16, "a pretrained sentence-transformers model: more, smaller steps in the budget (better on "
+                 "validation than 32 or 64)")
+    else:
+        batch = (32, "enough pairs or classes per step for mining, and steps a CPU takes in seconds")
     if type(base.encoder).__name__ == "SentenceTransformerEncoder" and base.modality == "text":
         augment = (False, "a pretrained sentence-transformers base: word dropout and swaps (which also drop or move "
                    "its [CLS]/[SEP] tokens) change what a pair's label says; off was better on validation")
@@ -174,7 +181,7 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
     monitor = ("val_spearman", "graded pairs: rank agreement") if graded else \
         ("val_auc", "how well same and different pairs separate")
     return {"loss": loss, "lr": lr, "mining": mining, "monitor": monitor, "warmup_steps": warmup,
-            "augment.enabled": augment, "frozen_blocks": frozen}
+            "augment.enabled": augment, "frozen_blocks": frozen, "batch_size": batch}
 
 
 def default_config(base: SiameseModel, data: Samples | PairSet, **overrides) -> TrainConfig:

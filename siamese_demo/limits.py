@@ -113,7 +113,7 @@ SEED_MAX = 2**32 - 1
 # form's sliders, the CLI and the server-side checks read these.
 RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "margin": (0.0, 10.0, False, False),        # 0 = the loss's default
-    "batch_size": (4, 512, True, False),
+    "batch_size": (0, 512, True, False),          # 0 = by the base; else at least 4 (settings.check)
     "epochs": (1, 200, True, False),
     "lr": (0.0, 1.0, False, False),              # 0 = the default for the base
     "weight_decay": (0.0, 1.0, False, False),
@@ -131,6 +131,8 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "time_budget_s": (5, None, False, False),     # high: limits().train_seconds
     "image_size": (0, 224, True, False),          # 0 = fitted to the images
 }
+# settings whose 0 means "auto" and whose set values start higher: name -> the smallest set value
+AUTO_OR_AT_LEAST = {"batch_size": 4}
 
 
 def setting_range(name: str) -> tuple[float, float, bool, bool]:
@@ -159,6 +161,9 @@ def check_number(value: Any, name: str, low: float | None = None, high: float | 
         raise DataError(f"{name}: {value!r} is not a whole number; expected a whole number {rng}")
     if (low is not None and (v < low or (low_open and v == low))) or (high is not None and v > high):
         raise DataError(f"{name}: {value!r} is out of range; expected a number {rng}")
+    least = AUTO_OR_AT_LEAST.get(name)
+    if least is not None and 0 < v < least:
+        raise DataError(f"{name}: {value!r} is too small; expected 0 (auto) or a number from {least} to {high:,g}")
     return int(v) if integer else v
 
 
@@ -187,6 +192,10 @@ def ranges_table(lim: Limits | None = None) -> str:
     rows = ["| setting | allowed |", "|---|---|"]
     for name, (lo, hi, integer, lo_open) in RANGES.items():
         hi = lim.train_seconds if name == "time_budget_s" else hi
+        if name in AUTO_OR_AT_LEAST:
+            rows.append(f"| `{name}` | 0 (auto) or a {'whole number ' if integer else 'number '}"
+                        f"{_range_text(AUTO_OR_AT_LEAST[name], hi, integer, lo_open)} |")
+            continue
         rows.append(f"| `{name}` | {'whole number ' if integer else ''}{_range_text(lo, hi, integer, lo_open)} |")
     rows.append("| threshold | from 0 to 2 (cosine), 0 to 1 (pair head), 0 to 1e+06 (Euclidean) |")
     return "\n".join(rows)

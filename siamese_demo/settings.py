@@ -64,7 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("margin", "margin", "Margin (0 = the loss's default; 'Check the data' suggests one)", float, auto=True),
     Setting("mining", "mining", "Triplet mining (auto: the base's own, else semihard)", str, (AUTO, *MINING),
             auto=True),
-    Setting("batch_size", "batch_size", "Batch size", int),
+    Setting("batch_size", "batch_size", "Batch size (0 = by the base: 16 a pretrained sentence-transformers "
+            "model, else 32)", int, auto=True),
     Setting("epochs", "epochs", "Epochs (at most: the time budget usually ends the run first)", int),
     Setting("optimizer", "optimizer", "Optimizer", str, OPTIMIZERS),
     Setting("lr", "lr", "Learning rate (0 = by the base: 1e-4 a pretrained transformer, 3e-4 another trained "

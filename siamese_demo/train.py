@@ -21,6 +21,7 @@ import torch
 from . import distributed as dist_
 from . import evaluate as ev
 from .augment import AugmentConfig, build_augmentation
+from .limits import AUTO_OR_AT_LEAST
 from .distances import pair_distance
 from .errors import DataError
 from .losses import CLASS_LOSSES, LOSSES, CoSENTLoss, ContrastiveLoss, CosFaceLoss, PairBCELoss, TripletLoss
@@ -29,6 +30,7 @@ from .rng import RunRandom, seeded
 from .siamese import SiameseModel
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+MIN_BATCH = AUTO_OR_AT_LEAST["batch_size"]  # the smallest batch that still holds a pair or a triplet to learn from
 
 
 @dataclass
@@ -83,8 +85,8 @@ class TrainConfig:
             raise ValueError(f"threshold_policy must be one of {ev.POLICIES}")
         if self.monitor not in ("val_loss", "val_auc", "val_spearman"):
             raise ValueError("monitor must be val_loss, val_auc or val_spearman")
-        if self.batch_size < 4 or self.epochs < 1 or self.lr <= 0:
-            raise ValueError("need batch_size >= 4, epochs >= 1 and lr > 0")
+        if self.batch_size < MIN_BATCH or self.epochs < 1 or self.lr <= 0:
+            raise ValueError(f"need batch_size >= {MIN_BATCH}, epochs >= 1 and lr > 0")
         if self.frozen_blocks < 0:
             raise ValueError("frozen_blocks must be 0 or more")
 

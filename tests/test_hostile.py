@@ -419,7 +419,7 @@ RANGE_CASES = {  # setting -> (value, phrase the refusal must hold besides the n
     "seed": (-1, "from 0 to 4,294,967,295"),
     "seed ": (2**70, "from 0 to 4,294,967,295"),
     "lr": (float("nan"), "from 0 to 1"),
-    "batch_size": (0, "from 4 to 512"),
+    "batch_size": (2, "from 4 to 512"),
     "epochs": (0, "from 1 to 200"),
     "time_budget_s": (100_000, "300"),
     "loss": ("unknown", "contrastive"),

@@ -29,7 +29,7 @@ def test_env_overrides_and_refuses_nonsense():
     ("abc", "lr", "not a number"), (-5, "margin", "from 0 to 10"), (2, "target_far", "above 0 up to 1"),
     (0, "target_far", "above 0"), (-1, "seed", "from 0 to 4,294,967,295"), (2**70, "seed", "out of range"),
     (1.5, "epochs", "whole number"), (None, "lr", "expected a number"), (True, "seed", "expected a number"),
-    (0, "batch_size", "from 4 to 512"),
+    (2, "batch_size", "too small; expected 0 .auto. or a number from 4 to 512"),
 ])
 def test_check_number_refuses(value, name, match):
     with pytest.raises(DataError, match=match) as exc:

@@ -172,7 +172,7 @@ def test_fine_tuned_pretrained_model_saves_its_weights_and_opens_with_sentence_t
     pairs = sd.PairSet(texts[:40], texts[40:80], np.r_[np.ones(20), np.zeros(20)].astype(np.float32))
     auto = default_config(base, pairs)  # a sentence-transformers base: small steps after a warm-up
     assert (auto.lr, auto.warmup_steps, auto.loss) == (1e-4, 10, "contrastive")
-    assert not auto.augment.enabled  # word dropout and swaps misled it on validation
+    assert not auto.augment.enabled and auto.batch_size == 16  # both chosen on validation (finetune.auto_settings)
     assert default_config(base, pairs, augment={"enabled": True}).augment.enabled  # a set value wins
     cfg = TrainConfig(loss="contrastive", epochs=1, steps_per_epoch=2, batch_size=8, seed=0, lr=1e-2)
     result = fit(base, pairs, pairs, cfg)

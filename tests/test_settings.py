@@ -76,7 +76,9 @@ def test_the_config_of_a_run_is_the_settings_resolved(tmp_path):
     changed = settings.train_config(base, data, settings.check({**settings.defaults(), "epochs": 3, "lr": 0.01,
                                                                 "color_jitter": 0.2, "augment": "off"}))
     assert (changed.epochs, changed.lr, changed.augment.color_jitter, changed.augment.enabled) == (3, 0.01, 0.2, False)
-    assert cfg.augment.enabled  # auto: on for a base that is not a sentence-transformers model
+    assert cfg.augment.enabled and cfg.batch_size == 32  # auto, for a base that is not a sentence-transformers model
+    with pytest.raises(sd.DataError, match="too small"):
+        settings.check({**settings.defaults(), "batch_size": 2})
 
 
 def test_readme_lists_the_settings_from_the_code():

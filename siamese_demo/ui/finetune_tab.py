@@ -166,7 +166,7 @@ def check_data(modality_label: str, use_sample: bool, upload: str | None, base_n
     rows += [f"| {label} | {f'{v:g}' if isinstance(v, float) else v} | auto: {why} |"
              for label, (v, why) in (("learning rate", chosen["lr"]), ("warm-up steps", chosen["warmup_steps"]),
                                      ("mining", chosen["mining"]), ("monitor", chosen["monitor"]),
-                                     ("frozen blocks", chosen["frozen_blocks"]),
+                                     ("frozen blocks", chosen["frozen_blocks"]), ("batch size", chosen["batch_size"]),
                                      ("augmentation", (("on" if chosen["augment.enabled"][0] else "off"),
                                                        chosen["augment.enabled"][1])))]
     md = (f"**Loss: {loss}**" + (" (auto: chosen from the data layout and the base model)" if auto else "")
