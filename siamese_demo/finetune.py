@@ -151,26 +151,21 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
         own = trained.get("loss", "contrastive")
         loss = ("contrastive", "explicit pairs" + (" (the base's own loss)" if own == "contrastive" else ""))
     pretrained = bool(base.info.get("training"))  # a pretrained base records where its weights came from
-    warmup = (0, "none needed")
     if type(base.encoder).__name__ == "SentenceTransformerEncoder":
         lr = (1e-4, "a pretrained sentence-transformers model: small steps keep what it learned")
         warmup = (10, "a pretrained transformer: the first steps climb to the rate, as in its own fine-tuning")
-    elif trained or pretrained:
-        lr = (3e-4, "a base trained here or pretrained: a smaller rate than from scratch")
-    else:
-        lr = (1e-3, "a model trained from scratch")
-    mining = (trained.get("mining", "semihard"),
-              "the base's own" if "mining" in trained else "semi-hard negatives: informative, rarely collapse")
-    if type(base.encoder).__name__ == "SentenceTransformerEncoder":
         batch = (16, "a pretrained sentence-transformers model: more, smaller steps in the budget (better on "
                  "validation than 32 or 64)")
-    else:
-        batch = (32, "enough pairs or classes per step for mining, and steps a CPU takes in seconds")
-    if type(base.encoder).__name__ == "SentenceTransformerEncoder" and base.modality == "text":
         augment = (False, "a pretrained sentence-transformers base: word dropout and swaps (which also drop or move "
                    "its [CLS]/[SEP] tokens) change what a pair's label says; off was better on validation")
     else:
+        lr = ((3e-4, "a base trained here or pretrained: a smaller rate than from scratch") if trained or pretrained
+              else (1e-3, "a model trained from scratch"))
+        warmup = (0, "none needed")
+        batch = (32, "enough pairs or classes per step for mining, and steps a CPU takes in seconds")
         augment = (True, "varied copies of the training items: the model cannot learn them by heart")
+    mining = (trained.get("mining", "semihard"),
+              "the base's own" if "mining" in trained else "semi-hard negatives: informative, rarely collapse")
     cnn = getattr(base.encoder, "config", None)
     if (trained or pretrained) and str(getattr(cnn, "backbone", None) or "").startswith("efficientnet"):
         frozen = (2, "a trained EfficientNet: its stem and first 2 of 7 blocks (edges, textures) kept fixed make a "

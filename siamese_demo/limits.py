@@ -113,7 +113,7 @@ SEED_MAX = 2**32 - 1
 # form's sliders, the CLI and the server-side checks read these.
 RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "margin": (0.0, 10.0, False, False),        # 0 = the loss's default
-    "batch_size": (0, 512, True, False),          # 0 = by the base; else at least 4 (settings.check)
+    "batch_size": (0, 512, True, False),          # 0 = by the base; else at least 4 (AUTO_OR_AT_LEAST)
     "epochs": (1, 200, True, False),
     "lr": (0.0, 1.0, False, False),              # 0 = the default for the base
     "weight_decay": (0.0, 1.0, False, False),

@@ -54,6 +54,14 @@ class Setting:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    def field_value(self, value: Any) -> Any:
+        """A checked, set (not auto) value as its field takes it: on/off a bool, a count's choice an int."""
+        if self.choices[1:] == ON_OFF:
+            return value == "on"
+        if self.choices[1:] == FROZEN:
+            return int(value)
+        return self.kind(value)
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("loss", "loss", "Loss (auto: triplet for class labels, contrastive for pairs, 0/1 or graded; bce for a "
@@ -152,7 +160,7 @@ def train_config(base, data, values: dict[str, Any]) -> TrainConfig:
         v = values[s.name]
         if s.auto and (v == AUTO or v == 0):
             continue
-        v = (v == "on") if s.choices[1:] == ON_OFF else int(v) if s.choices[1:] == FROZEN else s.kind(v)
+        v = s.field_value(v)
         if s.field.startswith("augment."):
             aug[s.field.split(".", 1)[1]] = v
         else:

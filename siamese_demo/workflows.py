@@ -61,17 +61,15 @@ def scratch_model(modality: str, encoder: str, data: Samples | PairSet, distance
     if (modality, encoder) not in SCRATCH:
         raise DataError(f"no {encoder} encoder for {modality}; choose one of "
                         f"{[e for m, e in SCRATCH if m == modality]}")
+    from .inspect_data import all_items, image_input_plan
+
     opts, prep = SCRATCH[(modality, encoder)]
     plan = None
     if modality == "image":  # the input preparation fitted to these images (siamese_demo.inspect_data)
-        from .inspect_data import all_items, image_input_plan
-
         plan = image_input_plan(all_items(data), overrides=plan_overrides)
         prep = {**prep, **plan["preprocessing"]}
     texts = None
     if modality == "text":
-        from .inspect_data import all_items
-
         texts = all_items(data)
     from .rng import seeded
 
