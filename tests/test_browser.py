@@ -120,13 +120,22 @@ def _compare_and_read(driver, shot):
     return text
 
 
-def _upload_two(driver, a, b):
+def _two_file_inputs(driver, shot="file_inputs"):
+    """The visible tab's two image inputs. A box re-renders after an upload, and for a moment only the
+    other input is in the page: wait until both are there again."""
     from selenium.webdriver.common.by import By
 
-    inputs = _wait(driver, lambda: _visible_panel(driver).find_elements(By.CSS_SELECTOR, "input[type='file']"))
-    inputs[0].send_keys(str(a))
-    inputs = _visible_panel(driver).find_elements(By.CSS_SELECTOR, "input[type='file']")
-    inputs[1].send_keys(str(b))
+    def both():
+        found = _visible_panel(driver).find_elements(By.CSS_SELECTOR, "input[type='file']")
+        return found if len(found) >= 2 else None
+
+    return _wait(driver, both, shot=shot)
+
+
+def _upload_two(driver, a, b):
+    _two_file_inputs(driver, "upload_first")[0].send_keys(str(a))
+    time.sleep(0.5)
+    _two_file_inputs(driver, "upload_second")[1].send_keys(str(b))
     time.sleep(1.5)
 
 
@@ -141,8 +150,7 @@ def test_image_tab_answer_then_stale_on_change(page):
     _wait(page, lambda: len([i for i in _visible_panel(page).find_elements(By.CSS_SELECTOR, "img")
                              if "What matched" in (i.get_attribute("alt") or "") or i.size["height"] > 100]) >= 2,
           shot="1400_image_heatmaps")
-    inputs = _visible_panel(page).find_elements(By.CSS_SELECTOR, "input[type='file']")
-    inputs[-1].send_keys(str(EX / "images" / "latin_c02_a.png"))
+    _two_file_inputs(page)[-1].send_keys(str(EX / "images" / "latin_c02_a.png"))
     _wait(page, lambda: not _verdict(_visible_panel(page).text) and "press **Compare**" not in
           _visible_panel(page).text and "changed" in _visible_panel(page).text, shot="1400_image_stale")
 
@@ -301,8 +309,7 @@ def test_face_model_compares_face_crops_and_says_when_there_is_no_face(page):
                              if "What matched" in (i.get_attribute("alt") or "")
                              or i.size.get("height", 0) > 100]) >= 4, shot="1400_face_heatmaps")
     page.save_screenshot(str(SHOTS / "1400_face_heatmaps.png"))
-    inputs = _visible_panel(page).find_elements(By.CSS_SELECTOR, "input[type='file']")
-    inputs[1].send_keys(str(EX / "photos" / "chelsea_cat.jpg"))
+    _two_file_inputs(page)[1].send_keys(str(EX / "photos" / "chelsea_cat.jpg"))
     time.sleep(1.5)
     _click(page, _button(page, "Compare"))
     text = _wait(page, lambda: (lambda t: t if "No reliable answer" in t else None)(_visible_panel(page).text),
