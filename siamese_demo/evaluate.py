@@ -169,8 +169,12 @@ def calibrate(distances, labels) -> dict[str, float]:
     from sklearn.linear_model import LogisticRegression
 
     d, y = _check(distances, labels)
-    lr = LogisticRegression(C=100.0).fit(d[:, None], y)
-    return {"coef": float(lr.coef_[0, 0]), "intercept": float(lr.intercept_[0])}
+    # fitted on standardised distances, so the fit (and its mild regularisation) is the same whatever the
+    # distance's scale: the texture readout's cosine distances are around 0.001, a head's around 1
+    mu, sd = float(d.mean()), float(d.std()) or 1.0
+    lr = LogisticRegression(C=100.0).fit(((d - mu) / sd)[:, None], y)
+    coef = float(lr.coef_[0, 0]) / sd
+    return {"coef": coef, "intercept": float(lr.intercept_[0]) - coef * mu}
 
 
 def pair_report(distances, labels, threshold: float, graded=None, scores=None) -> dict[str, float]:

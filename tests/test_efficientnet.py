@@ -125,6 +125,41 @@ def test_pretrained_timm_backbone_is_the_mapped_one():
         build_encoder("cnn", backbone="mobilenetv3_small_100", backbone_library="timm", pretrained=True)
 
 
+def test_texture_readout_is_the_spread_of_the_tapped_blocks():
+    """The texture readout against a loop over the full network's blocks in numpy: each tapped block's
+    per-channel spatial standard deviation, square-rooted, L2-normalised, concatenated; the blocks after the
+    last tap are dropped (and their weights not kept), the same weights load from a full state dict."""
+    from siamese_demo.encoders import build_encoder
+
+    options = dict(in_channels=3, backbone=W.ARCHITECTURE, backbone_library="timm", embedding_dim=0,
+                   backbone_options=W.TF_OPTIONS)
+    torch.manual_seed(0)
+    full = build_encoder("cnn", **options).eval()
+    tex = build_encoder("cnn", **options, texture_blocks=[1, 3])
+    missing, unexpected = tex.load_state_dict(full.state_dict(), strict=False)
+    assert not missing and unexpected and all(".blocks.4." in k or ".blocks.5." in k or ".blocks.6." in k
+                                              or "conv_head" in k or "bn2" in k for k in unexpected)
+    tex.eval()
+    assert len(tex.features.blocks) == 4 and tex.embedding_dim == 24 + 80
+    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        got = tex({"pixels": x}).numpy()
+        f, h, parts = full.features, None, []
+        h = f.bn1(f.conv_stem(x))
+        for i, block in enumerate(f.blocks):
+            h = block(h)
+            if i in (1, 3):
+                a = h.numpy().reshape(2, h.shape[1], -1)
+                spread = np.sqrt(a.std(axis=2, ddof=1) + 1e-6)
+                parts.append(spread / np.linalg.norm(spread, axis=1, keepdims=True))
+    np.testing.assert_allclose(got, np.concatenate(parts, axis=1), atol=1e-5)
+    for bad in ([3, 1], [7], [-1]):
+        with pytest.raises(ValueError, match="increasing block numbers"):
+            build_encoder("cnn", **options, texture_blocks=bad)
+    with pytest.raises(ValueError, match="timm EfficientNet"):
+        build_encoder("cnn", in_channels=1, texture_blocks=[1])
+
+
 # ------------------------------------------------------------------ preprocessing
 def test_per_channel_normalisation_and_old_configs():
     img = Image.new("RGB", (50, 30), (255, 128, 0))

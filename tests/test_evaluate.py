@@ -97,3 +97,21 @@ def test_leave_one_out_1nn_matches_sklearn():
     # hand cases: each point's nearest other point is its pair partner
     assert ev.loo_1nn_accuracy([[0.0], [0.1], [5.0], [5.1]], ["a", "a", "b", "b"]) == 1.0
     assert ev.loo_1nn_accuracy([[0.0], [0.1], [5.0], [5.1]], ["a", "b", "a", "b"]) == 0.0
+
+
+def test_calibration_fits_any_distance_scale():
+    """p(same | distance) from the logistic fit does not depend on the distances' units: on distances a
+    thousand times smaller (the texture readout's cosine distances are near 0.001) it gives the same
+    probabilities, and on a clean split they run from near 1 (close) to near 0 (far). The oracle is
+    scikit-learn's unregularised fit (the maximum-likelihood one, which no change of units alters)."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    d = np.r_[rng.normal(0.3, 0.1, 200), rng.normal(0.7, 0.1, 200)]
+    y = np.r_[np.ones(200), np.zeros(200)]
+    ref = LogisticRegression(C=np.inf).fit(d[:, None], y).predict_proba(d[:, None])[:, 1]
+    for scale in (1.0, 1e-3):
+        cal = ev.calibrate(d * scale, y)
+        p = 1 / (1 + np.exp(-(cal["coef"] * d * scale + cal["intercept"])))
+        assert np.allclose(p, ref, atol=0.02), scale
+        assert p[d < 0.2].min() > 0.9 and p[d > 0.8].max() < 0.1

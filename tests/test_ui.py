@@ -128,3 +128,34 @@ def test_encoder_comparison(client):
     rows = client.predict("A man is playing a guitar.", "A man plays the guitar.", api_name="/compare_text_encoders")
     names = [r[0] for r in rows["data"]]
     assert TEXT_MODEL in names and len(names) >= 2
+
+
+def test_signature_examples_through_the_api(client):
+    """The page's synthetic signature pairs on the signature model: one signer twice is "same", another hand is
+    "different"; the tiny distances of its texture readout (near 0.001) keep their digits in the answer, and a
+    visitor's threshold at that scale is taken."""
+    import siamese_demo as sd
+    from siamese_demo.ui.examples import SIGNATURE_MODEL, signature_examples
+
+    pairs, labels = signature_examples()
+    assert len(pairs) == len(labels) == 3 and all(Path(p).exists() for pair in pairs for p in pair[:2])
+    same, _, other = (client.predict(handle_file(a), handle_file(b), model, True, 0.5, api_name="/compare_images")[0]
+                      for a, b, model in pairs)
+    assert same["same"] and not other["same"] and 0 < same["distance"] < other["distance"] < 0.01
+    saved = sd.load(SIGNATURE_MODEL).threshold
+    assert same["threshold"] == pytest.approx(saved, rel=1e-3)  # not rounded away to 0.0009
+    strict = client.predict(handle_file(pairs[0][0]), handle_file(pairs[0][1]), SIGNATURE_MODEL, False,
+                            same["distance"] / 2, api_name="/compare_images")[0]
+    assert not strict["same"] and strict["threshold"] == pytest.approx(same["distance"] / 2, rel=1e-3)
+
+
+def test_signature_examples_are_what_the_recipe_draws():
+    """examples/signatures/ is what ``siamese_demo.recipes.signature_examples`` draws (same pixels), and the
+    drawing is seeded: the same image twice."""
+    pytest.importorskip("HersheyFonts")
+    from siamese_demo.recipes.signature_examples import HAND, NAME, SIGNATURES, draw
+
+    for tag, options in SIGNATURES.items():
+        drawn = np.asarray(draw(NAME, **(HAND | options)))
+        np.testing.assert_array_equal(drawn, np.asarray(draw(NAME, **(HAND | options))))
+        np.testing.assert_array_equal(drawn, np.asarray(Image.open(EX / "signatures" / f"{tag}.png")))

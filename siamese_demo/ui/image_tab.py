@@ -16,7 +16,8 @@ from siamese_demo.search import search_candidates
 
 from . import common
 from .components import SafeImage
-from .examples import GALLERY, image_examples, image_gallery, photo_examples
+from .examples import (GALLERY, SIGNATURE_MODEL, image_examples, image_gallery, photo_examples,
+                       signature_examples)
 
 EXPLAIN = ("**How the heatmaps are made (occlusion):** a square patch of one image is hidden (filled with "
            "its background) at every position, the distance to the other image is measured again, and red "
@@ -109,6 +110,11 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     gr.Examples(photos, inputs=[img_a, img_b], example_labels=photo_labels,
                 label="Photo examples, for face-efficientnet and image-efficientnet-lite0 (scikit-image's sample "
                       "photos: NASA, public domain; CC0)")
+    if SIGNATURE_MODEL in tab_models:
+        signatures, signature_labels = signature_examples()
+        gr.Examples(signatures, inputs=[img_a, img_b, model], example_labels=signature_labels,
+                    label=f"Signature examples, for {SIGNATURE_MODEL} (synthetic: drawn here from the public-domain "
+                          "Hershey script glyphs; its measured quality is on real signatures, see its card)")
     state = gr.State({})
 
     def run(image_a, image_b, model_name: str, use_saved_threshold: bool = True, threshold: float = 0.5,
