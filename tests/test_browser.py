@@ -315,3 +315,16 @@ def test_face_model_compares_face_crops_and_says_when_there_is_no_face(page):
     text = _wait(page, lambda: (lambda t: t if "No reliable answer" in t else None)(_visible_panel(page).text),
                  shot="1400_face_no_face")
     assert "No face was found in the second image" in text
+
+
+def test_signature_example_picks_the_signature_model(page):
+    """A signature example fills both images and picks signature-efficientnet; Compare answers about signers."""
+    from selenium.webdriver.common.by import By
+
+    _tab(page, "Images")
+    example = _wait(page, lambda: [e for e in _visible_panel(page).find_elements(By.CSS_SELECTOR, "button, td, tr")
+                                   if e.text.strip() == "one signer, twice"][0], shot="1400_signature_examples")
+    _click(page, example)
+    _wait(page, lambda: "Signature verification" in _visible_panel(page).text, shot="1400_signature_model")
+    text = _compare_and_read(page, "1400_signature_result")
+    assert "[same]" in text and "Same signer" in text
