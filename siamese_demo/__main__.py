@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .distances import format_distance
+
 
 def _item(model, arg: str) -> Any:
     """A CLI argument as an item of the model's modality: an image path, a string, or a series
@@ -30,13 +32,16 @@ def _search_table(result) -> str:
         return s if len(s) <= n else s[: n - 3] + "..."
 
     rows = [("rank", "candidate", "distance", "score", "decision")]
-    rows += [(str(h.rank), short(h.name), f"{h.distance:.4f}", f"{h.score:.4f}", h.decision) for h in result.hits]
+    rows += [(str(h.rank), short(h.name), format_distance(h.distance, 4), f"{h.score:.4f}", h.decision)
+             for h in result.hits]
     widths = [max(len(r[k]) for r in rows) for k in range(5)]
     align = (str.rjust, str.ljust, str.rjust, str.rjust, str.ljust)
     lines = ["  ".join(f(c, w) for f, c, w in zip(align, r, widths)).rstrip() for r in rows]
-    lines.append(f"threshold: {result.threshold:.4f} ({result.distance_kind} distance; same when distance <= threshold)")
+    lines.append(f"threshold: {format_distance(result.threshold, 4)} ({result.distance_kind} distance; same when "
+                 "distance <= threshold)")
     m = result.match
-    lines.append(f"match: {short(m.name)} (candidate {m.index + 1}, distance {m.distance:.4f})" if m else "no match")
+    lines.append(f"match: {short(m.name)} (candidate {m.index + 1}, distance {format_distance(m.distance, 4)})"
+                 if m else "no match")
     return "\n".join(lines)
 
 

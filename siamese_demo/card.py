@@ -6,7 +6,7 @@ from typing import Any
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:.4f}"
+        return f"{v:.4g}" if 0 < abs(v) < 0.01 else f"{v:.4f}"  # a texture readout's threshold is near 0.001
     return str(v)
 
 

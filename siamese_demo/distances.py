@@ -7,6 +7,8 @@ Cosine: ``d = 1 - cos(a, b)`` in [0, 2], score ``1 - d / 2``. A learned pair hea
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -50,3 +52,31 @@ def score_from_distance(d, kind: str):
     if kind == "head":
         return np.clip(1.0 - d, 0.0, 1.0)
     raise ValueError(f"unknown distance {kind!r}")
+
+
+def round_distance(x: float, digits: int = 4) -> float:
+    """A distance or threshold rounded for a page, a report or a saved record: ``digits`` decimals, or
+    ``digits`` significant digits below 0.1 (the signature model's texture distances are near 0.001: rounding
+    them to 4 decimals would erase them). Anything under 1e-9 (float noise, a tiny negative cosine) is 0."""
+    x = float(x)
+    if not math.isfinite(x):
+        return x
+    if abs(x) < 1e-9:
+        return 0.0
+    return float(f"{x:.{digits}g}") if abs(x) < 0.1 else round(x, digits)
+
+
+def round_distances(values, digits: int = 5) -> list[float]:
+    """:func:`round_distance` of each value (a list, for JSON)."""
+    return [round_distance(v, digits) for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def format_distance(x: float, digits: int = 3) -> str:
+    """A distance or threshold in a sentence: ``digits`` decimals, or ``digits`` significant digits below 0.1;
+    "0" under 1e-6 (never an exponent of float noise)."""
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    if abs(x) < 1e-6:
+        return "0"
+    return f"{x:.{digits}f}" if abs(x) >= 0.1 else f"{x:.{digits}g}"

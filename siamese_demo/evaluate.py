@@ -171,7 +171,9 @@ def calibrate(distances, labels) -> dict[str, float]:
     d, y = _check(distances, labels)
     # fitted on standardised distances, so the fit (and its mild regularisation) is the same whatever the
     # distance's scale: the texture readout's cosine distances are around 0.001, a head's around 1
-    mu, sd = float(d.mean()), float(d.std()) or 1.0
+    mu, sd = float(d.mean()), float(d.std())
+    if not np.isfinite(sd) or sd < 1e-7 * max(abs(mu), 1e-12):  # (nearly) one distance: nothing to scale by
+        sd = 1.0
     lr = LogisticRegression(C=100.0).fit(((d - mu) / sd)[:, None], y)
     coef = float(lr.coef_[0, 0]) / sd
     return {"coef": coef, "intercept": float(lr.intercept_[0]) - coef * mu}

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import evaluate as ev
 from .augment import AugmentConfig
+from .distances import format_distance, round_distance, round_distances
 from .errors import DataError
 from .inspect_data import summarize
 from .pairs import PairSet, Samples, make_pairs
@@ -228,8 +229,8 @@ class Assessment:
             keep = np.unique(np.linspace(0, len(pts["fpr"]) - 1, min(len(pts["fpr"]), 200)).astype(int))
             out["roc"] = {"fpr": pts["fpr"][keep].round(4).tolist(), "tpr": pts["tpr"][keep].round(4).tolist()}
             y = self.labels >= 0.5
-            out["distances"] = {"positive": self.distances[y].round(5).tolist(),
-                                "negative": self.distances[~y].round(5).tolist()}
+            out["distances"] = {"positive": round_distances(self.distances[y]),
+                                "negative": round_distances(self.distances[~y])}
         return out
 
 
@@ -326,7 +327,7 @@ def hardest_pairs(a: Assessment, test, k: int = 5) -> list[dict[str, Any]]:
                 da, db = _describe(test.a[p], f"pair {p + 1}"), _describe(test.b[p], f"pair {p + 1}")
                 la = lb = ""
             rows.append({"kind": "same, but far" if want else "different, but close", "a": da, "b": db,
-                         "class_a": la, "class_b": lb, "distance": round(float(a.distances[p]), 4),
+                         "class_a": la, "class_b": lb, "distance": round_distance(a.distances[p]),
                          "gold": float(a.labels[p]), "index_a": i, "index_b": j})
     return rows
 
@@ -571,7 +572,8 @@ def report_markdown(report: dict[str, Any]) -> str:
             "|---|---|---|---|---|"]
     for key, label in (("base", f"base (`{report['base_model']}`)"), ("finetuned", "fine-tuned")):
         m = report[key]
-        rows.append(f"| {label} | {m['auc']:.3f} | {m['eer']:.3f} | {m['accuracy']:.3f} | {m['threshold']:.4f} |")
+        rows.append(f"| {label} | {m['auc']:.3f} | {m['eer']:.3f} | {m['accuracy']:.3f} | "
+                    f"{format_distance(m['threshold'], 4)} |")
     if "spearman" in report["base"]:
         rows.append(f"\nSpearman on test: base {report['base']['spearman']:.3f}, "
                     f"fine-tuned {report['finetuned']['spearman']:.3f}.")

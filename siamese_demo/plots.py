@@ -6,6 +6,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .distances import round_distances
+
 
 def distance_on_distributions(pos: Sequence[float], neg: Sequence[float], distance: float, threshold: float,
                               kind: str = "distance", bins: int = 30) -> go.Figure:
@@ -22,7 +24,7 @@ def distance_on_distributions(pos: Sequence[float], neg: Sequence[float], distan
                                ("#2ca02c", "#d62728")):
         if len(v):
             dens, _ = np.histogram(v, bins=edges, density=True)
-            data.append(dict(type="bar", x=np.round(centers, 5).tolist(), y=np.round(dens, 5).tolist(), width=width,
+            data.append(dict(type="bar", x=round_distances(centers, 6), y=np.round(dens, 5).tolist(), width=width,
                              name=name, opacity=0.6, marker=dict(color=colour)))
     # the two labels sit at different heights, each on the outer side of its line, so they never overlap
     left_of = distance < threshold

@@ -148,7 +148,7 @@ class SiameseModel(nn.Module):
             z = cal["coef"] * distance + cal["intercept"]
             return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), True
         thr = self.effective_threshold()
-        scale = 0.15 * max(thr, 1e-3)
+        scale = 0.15 * max(thr, 1e-6)  # relative to the threshold, whatever its scale
         z = (thr - distance) / scale
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), False
 

@@ -22,7 +22,7 @@ from . import distributed as dist_
 from . import evaluate as ev
 from .augment import AugmentConfig, build_augmentation
 from .limits import AUTO_OR_AT_LEAST
-from .distances import pair_distance
+from .distances import pair_distance, round_distances
 from .errors import DataError
 from .losses import CLASS_LOSSES, LOSSES, CoSENTLoss, ContrastiveLoss, CosFaceLoss, PairBCELoss, TripletLoss
 from .pairs import MPerClassSampler, PairSet, Samples, in_batch_pairs, make_pairs, mine_triplets
@@ -546,7 +546,7 @@ def _set_threshold(model: SiameseModel, distances: np.ndarray, labels: np.ndarra
     model.threshold = thr
     y = labels >= 0.5
     rng = np.random.default_rng(0)
-    keep = lambda a: sorted(rng.choice(a, size=min(len(a), 300), replace=False).round(5).tolist())  # noqa: E731
+    keep = lambda a: sorted(round_distances(rng.choice(a, size=min(len(a), 300), replace=False)))  # noqa: E731
     model.info.update({
         "threshold_policy": cfg.threshold_policy,
         "threshold_data": f"validation split ({len(labels)} pairs)",

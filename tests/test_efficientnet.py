@@ -150,7 +150,7 @@ def test_texture_readout_is_the_spread_of_the_tapped_blocks():
             h = block(h)
             if i in (1, 3):
                 a = h.numpy().reshape(2, h.shape[1], -1)
-                spread = np.sqrt(a.std(axis=2, ddof=1) + 1e-6)
+                spread = np.sqrt(np.sqrt(a.var(axis=2) + 1e-8) + 1e-6)
                 parts.append(spread / np.linalg.norm(spread, axis=1, keepdims=True))
     np.testing.assert_allclose(got, np.concatenate(parts, axis=1), atol=1e-5)
     for bad in ([3, 1], [7], [-1]):
@@ -158,6 +158,26 @@ def test_texture_readout_is_the_spread_of_the_tapped_blocks():
             build_encoder("cnn", **options, texture_blocks=bad)
     with pytest.raises(ValueError, match="timm EfficientNet"):
         build_encoder("cnn", in_channels=1, texture_blocks=[1])
+
+
+@needs_wheel
+@pytest.mark.parametrize("winner", ["ink_crop 224 px, pooled", "pad 224 px, pooled", "pad 384 px, texture 3-4"])
+def test_untrained_signature_model_is_the_chosen_candidate(monkeypatch, winner):
+    """Whichever candidate scores best (a stand-in for measuring them), the model returned is that candidate:
+    its input preparation, size and readout, not the last one tried (each candidate is its own model)."""
+    from siamese_demo.recipes import verification_models as V
+
+    def fake_measure(task, model, groups, seed=0):
+        pre, taps = model.preprocessor, model.encoder.config.texture_blocks
+        prep = "ink_crop" if pre.crop_to_content else "pad"
+        readout = next(k for k, v in V.SIGNATURE_READOUTS.items() if v == taps)
+        return {"auc": 0.9 if f"{prep} {pre.size} px, {readout}" == winner else 0.6}
+
+    monkeypatch.setattr(V, "measure", fake_measure)
+    chosen, record = V.untrained("signatures", V.build("signatures", head=False), {"w": {}}, log=lambda m: None)
+    assert record["preprocessing_choice"]["chosen"] == winner
+    assert fake_measure("signatures", chosen, {})["auc"] == 0.9
+    assert chosen.info["input_kind"] == "ink"  # the out-of-domain warning still knows it is a signature model
 
 
 # ------------------------------------------------------------------ preprocessing

@@ -115,3 +115,24 @@ def test_calibration_fits_any_distance_scale():
         p = 1 / (1 + np.exp(-(cal["coef"] * d * scale + cal["intercept"])))
         assert np.allclose(p, ref, atol=0.02), scale
         assert p[d < 0.2].min() > 0.9 and p[d > 0.8].max() < 0.1
+
+
+def test_calibration_of_nearly_equal_distances_stays_finite():
+    """Distances equal up to float noise carry no information: the fit must not blow up into a 0/1 step."""
+    d = 0.5 + np.r_[np.zeros(50), np.full(50, 1e-12)]
+    cal = ev.calibrate(d, np.r_[np.ones(50), np.zeros(50)])
+    assert abs(cal["coef"]) < 1e3 and np.isfinite(cal["intercept"])
+
+
+def test_distances_keep_their_digits_when_small():
+    """Rounding for the page and the records: 4 decimals, 4 significant digits below 0.1, 0 for float noise
+    (also a tiny negative cosine distance), non-finite values untouched; the sentence form never shows an
+    exponent of float noise. Hand-computed cases."""
+    from siamese_demo.distances import format_distance, round_distance, round_distances
+
+    assert round_distance(0.78613) == 0.7861 and round_distance(1.23456) == 1.2346
+    assert round_distance(0.000918359) == 0.0009184 and round_distance(0.0123456) == 0.01235
+    assert round_distance(-5.96e-11) == 0.0 and round_distance(float("inf")) == float("inf")
+    assert round_distances([0.000918359, 0.5], 5) == [0.00091836, 0.5]
+    assert format_distance(0.78613) == "0.786" and format_distance(0.000918359) == "0.000918"
+    assert format_distance(-5.96e-08) == "0" and format_distance(0.0) == "0" and format_distance(float("nan")) == "nan"

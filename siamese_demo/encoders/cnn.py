@@ -131,7 +131,8 @@ class CNNEncoder(nn.Module):
         for i, block in enumerate(f.blocks):
             h = block(h)
             if i in taps:
-                parts.append(nn.functional.normalize((h.float().std(dim=(2, 3)) + 1e-6).sqrt(), dim=1))
+                spread = (h.float().var(dim=(2, 3), correction=0) + 1e-8).sqrt()  # finite, with a finite gradient,
+                parts.append(nn.functional.normalize((spread + 1e-6).sqrt(), dim=1))  # for a flat channel or 1 x 1
         return torch.cat(parts, dim=1)
 
     def _pooled(self, x: torch.Tensor) -> torch.Tensor:

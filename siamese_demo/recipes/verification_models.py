@@ -54,6 +54,7 @@ from torchvision.transforms import v2
 import siamese_demo as sd
 from siamese_demo import evaluate as ev
 from siamese_demo.card import update_card
+from siamese_demo.distances import format_distance
 from siamese_demo.encoders import build_encoder
 from siamese_demo.imagenet_weights import ARCHITECTURE, TF_LITE_MEAN, TF_LITE_STD, TF_OPTIONS, WHEEL, map_onto_timm
 from siamese_demo.imagenet_weights import load_verified
@@ -106,8 +107,8 @@ SIGNATURE_CANDIDATES = [("ink_crop", 224, "pooled")] + [("pad", size, readout) f
 
 
 def with_readout(model: sd.SiameseModel, taps: list[int] | None) -> sd.SiameseModel:
-    """``model`` (EfficientNet-Lite0 without a head) read through ``taps`` (see :data:`SIGNATURE_READOUTS`):
-    the same weights, the blocks after the last tap dropped."""
+    """A new model: ``model``'s weights (EfficientNet-Lite0 without a head) read through ``taps`` (see
+    :data:`SIGNATURE_READOUTS`; None: the pooled last layer), the blocks after the last tap dropped."""
     config = dict(vars(model.encoder.config)) | {"texture_blocks": taps}
     encoder = build_encoder("cnn", **config)
     missing, _ = encoder.load_state_dict(model.encoder.state_dict(), strict=False)
@@ -284,7 +285,7 @@ def untrained(task: str, model: sd.SiameseModel, choosing: dict[str, Any], log=p
     scores, models = {}, {}
     for prep, size, readout in candidates:
         name = f"{prep} {size} px, {readout}"
-        candidate = with_readout(model, SIGNATURE_READOUTS.get(readout)) if readout != "pooled" else model
+        candidate = with_readout(model, SIGNATURE_READOUTS.get(readout))  # each candidate its own model
         candidate.preprocessor = replace(preps[prep], size=size)
         scores[name] = round(measure(task, candidate, choosing)["auc"], 4)
         models[name] = candidate
@@ -507,7 +508,7 @@ def main(argv: list[str] | None = None) -> None:
     text = [f"Held out: test {unit} split off with seed {args.seed} (50/25/25 by {unit[:-1] if unit == 'writers' else 'person'}"
             "; a set of fewer than 8 is all test), never trained on or used for a choice.", "",
             table(task, rows, sets), "",
-            f"Accuracy at the saved threshold ({model.threshold:.3f}, chosen on validation pairs): {accuracy:.3f} on "
+            f"Accuracy at the saved threshold ({format_distance(model.threshold)}, chosen on validation pairs): {accuracy:.3f} on "
             f"{main_set}'s test pairs. "
             + (f"Best epoch {record['best_epoch']} of {record['epochs_run']} (validation AUC "
                f"{record['best_val_auc']:.3f}; before fine-tuning {record['base_val_auc']:.3f}), {record['seconds']:.0f} s "

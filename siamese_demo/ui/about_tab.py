@@ -7,6 +7,7 @@ import re
 import gradio as gr
 
 from siamese_demo import catalogue
+from siamese_demo.distances import format_distance
 
 from . import common
 
@@ -19,7 +20,7 @@ def models_markdown() -> str:
     rows = ["| model | data | encoder | parameters | threshold | validation AUC |", "|---|---|---|---|---|---|"]
     for name, cfg in catalogue.shipped_configs().items():
         vm = cfg.get("info", {}).get("validation_metrics", {})
-        thr = common.num(cfg["threshold"]) if cfg.get("threshold") is not None else "default"
+        thr = format_distance(cfg["threshold"]) if cfg.get("threshold") is not None else "default"
         auc = f"{vm['auc']:.3f}" if "auc" in vm else "-"
         rows.append(f"| `{name}` | {cfg['modality']} | {cfg['encoder']['name']} | {cfg['num_parameters']:,} | "
                     f"{thr} | {auc} |")
@@ -51,7 +52,7 @@ def own_models_markdown(models: dict) -> str:
         rep = m.info.get("finetune_report", {}).get("test", {}).get("finetuned", {})
         auc = f", test AUC {rep['auc']:.3f}" if "auc" in rep else ""
         lines.append(f"- `{name}`: {m.modality}, {type(m.encoder).__name__.replace('Encoder', '')} encoder, "
-                     f"threshold {common.num(m.effective_threshold())}{auc}")
+                     f"threshold {format_distance(m.effective_threshold())}{auc}")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ import gradio as gr
 
 import siamese_demo as sd
 from siamese_demo import catalogue
+from siamese_demo.distances import format_distance, round_distance
 from siamese_demo.errors import DataError
 
 log = logging.getLogger("siamese_demo.ui")
@@ -110,17 +111,6 @@ def friendly(action: str) -> Callable:
     return wrap
 
 
-def short(x: float) -> float:
-    """A distance or threshold rounded for the page and the API: 4 decimals, or 4 significant digits when it
-    is small (the signature model's distances are near 0.001: rounding them to 4 decimals would erase them)."""
-    return float(f"{x:.4g}") if abs(x) < 0.1 else round(float(x), 4)
-
-
-def num(x: float) -> str:
-    """A distance or threshold in a sentence: 3 decimals, or 3 significant digits when it is small."""
-    return f"{x:.3f}" if abs(x) >= 0.1 or x == 0 else f"{x:.3g}"
-
-
 def slider_settings(name: str | None, model=None) -> dict[str, float]:
     """Threshold slider range and start value for a model, from its config.json (no loading) or
     the model itself: 0 .. a bit beyond its largest validation distance, starting at its threshold."""
@@ -135,9 +125,10 @@ def slider_settings(name: str | None, model=None) -> dict[str, float]:
     kind = "head" if cfg["head"] else cfg["distance"]
     vd = cfg.get("info", {}).get("validation_distances", {})
     thr = cfg["threshold"] if cfg.get("threshold") is not None else DEFAULT_THRESHOLDS[kind]
-    top = max(list(vd.get("positive", [])) + list(vd.get("negative", [])) + [thr * 2, 1e-3]) * 1.1
+    top = max(list(vd.get("positive", [])) + list(vd.get("negative", [])) + [thr * 2, 1e-6]) * 1.1
     top = 1.0 if kind == "head" else min(top, 2.0) if kind == "cosine" else top
-    return {"minimum": 0.0, "maximum": short(top), "value": short(thr), "step": float(f"{top / 200:.2g}")}
+    return {"minimum": 0.0, "maximum": round_distance(top), "value": round_distance(thr),
+            "step": float(f"{top / 200:.2g}")}
 
 
 def controls(tab_models: list[str]):
@@ -167,8 +158,9 @@ def threshold_slider(choices_: list[str]) -> gr.Slider:
 
 
 def result_payload(model_name: str, model, r, own_threshold: bool = False) -> dict[str, Any]:
-    return {"model": model_name, "score": round(r.score, 4), "distance": short(r.distance),
-            "threshold": short(r.threshold), "same": r.same, "decision": "same" if r.same else "different",
+    return {"model": model_name, "exact_distance": float(r.distance),  # server side only (see PRIVATE)
+            "score": round(r.score, 4), "distance": round_distance(r.distance),
+            "threshold": round_distance(r.threshold), "same": r.same, "decision": "same" if r.same else "different",
             "confidence": round(r.confidence, 4), "p_same": round(r.p_same, 4), "distance_kind": r.distance_kind,
             "calibrated": r.calibrated, "threshold_source": "yours" if own_threshold else "model"}
 
@@ -195,9 +187,9 @@ def decide(payload: dict[str, Any], threshold: float, source: str = "yours") -> 
     from siamese_demo.distances import score_from_distance
 
     out = dict(payload)
-    same = payload["distance"] <= threshold
+    same = payload.get("exact_distance", payload["distance"]) <= threshold  # not the rounded one: no flip at the edge
     p = payload["p_same"]
-    out.update(threshold=short(threshold), same=bool(same), decision="same" if same else "different",
+    out.update(threshold=round_distance(threshold), same=bool(same), decision="same" if same else "different",
                confidence=round(p if same else 1 - p, 4), threshold_source=source)
     out["threshold_score"] = round(float(score_from_distance(threshold, payload["distance_kind"])), 4)
     return out
@@ -224,27 +216,27 @@ def result_markdown(payload: dict[str, Any], model) -> str:
         said = f"same {one}" if same else f"different {many}"
         notes = "\n".join(f"- {w[0].upper() + w[1:]}." for w in payload["warnings"])
         return (f"### ⚠️ [outside what this model knows] No reliable answer\n\n{notes}\n\n"
-                f"For the record, the model would say *{said}* (distance {num(payload['distance'])}, "
-                f"threshold {num(payload['threshold'])}), but do not trust it for inputs like these.")
+                f"For the record, the model would say *{said}* (distance {format_distance(payload['distance'])}, "
+                f"threshold {format_distance(payload['threshold'])}), but do not trust it for inputs like these.")
     verdict = f"Same {one}" if same else f"Different {many}"
     mark = "✅ [same]" if same else "❌ [different]"
     sure = f"{sure_percent(payload['confidence'])} sure" + ("" if payload["calibrated"] else " (a rough guess: this model "
                                                                                    "has no calibration)")
     rel = "at most" if same else "more than"
     if payload.get("threshold_source") == "yours":
-        whose = (f"**your threshold** of {num(payload['threshold'])} (the model's own is "
-                 f"{num(model.effective_threshold())})")
+        whose = (f"**your threshold** of {format_distance(payload['threshold'])} (the model's own is "
+                 f"{format_distance(model.effective_threshold())})")
     else:
         policy, where = model.info.get("threshold_policy"), model.info.get("threshold_data")
-        whose = (f"the model's threshold of {num(payload['threshold'])}"
+        whose = (f"the model's threshold of {format_distance(payload['threshold'])}"
                  + (f", chosen by {policy.replace('_', ' ')} on {where}" if policy else ", a default not chosen on data"))
     return (
         f"### {mark} {verdict}, {sure}\n\n"
-        f"The two embeddings are {num(payload['distance'])} apart ({payload['distance_kind']} distance), "
+        f"The two embeddings are {format_distance(payload['distance'])} apart ({payload['distance_kind']} distance), "
         f"{rel} {whose}.\n\n"
         f"<small><abbr title='in [0, 1], higher = more alike; a display of the distance'>score</abbr> "
-        f"{payload['score']:.3f} · <abbr title='lower = more alike'>distance</abbr> {short(payload['distance'])} · "
-        f"<abbr title='same when distance is at most this'>threshold</abbr> {short(payload['threshold'])} · "
+        f"{payload['score']:.3f} · <abbr title='lower = more alike'>distance</abbr> {round_distance(payload['distance'])} · "
+        f"<abbr title='same when distance is at most this'>threshold</abbr> {round_distance(payload['threshold'])} · "
         f"<abbr title='logistic fit of p(same | distance) on the model validation pairs'>p(same)</abbr> "
         f"{payload['p_same']:.2f}</small>"
         + "".join(f"\n\n{note}" for note in payload.get("notes", []))
@@ -305,7 +297,7 @@ def encoder_table(models: list[str], a: Any, b: Any, modality: str) -> list[list
         r = model.compare(a, b)
         ms = (time.perf_counter() - t) * 1000
         rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.score, 4),
-                     short(r.distance), short(r.threshold), "same" if r.same else "different",
+                     round_distance(r.distance), round_distance(r.threshold), "same" if r.same else "different",
                      f"{model.num_parameters():,}", round(ms, 1), catalogue.headline(name) or "-"])
     return rows
 
@@ -450,7 +442,7 @@ SEARCH_COLUMNS = ["rank", "candidate", "distance", "score", "decision"]
 
 
 def search_rows(res) -> list[list]:
-    return [[h.rank, h.name, short(h.distance), round(h.score, 3), h.decision] for h in res.hits]
+    return [[h.rank, h.name, round_distance(h.distance), round(h.score, 3), h.decision] for h in res.hits]
 
 
 def search_markdown(res, model) -> str:
@@ -461,10 +453,10 @@ def search_markdown(res, model) -> str:
         p, calibrated = model.p_same(best.distance)
         return (f"### ✅ [match] Best match: **{best.name}**, {sure_percent(p)} sure it is the same {one}"
                 + ("" if calibrated else " (a rough guess: this model has no calibration)")
-                + f"\n\nIts distance {num(best.distance)} is within the threshold {num(res.threshold)}; "
+                + f"\n\nIts distance {format_distance(best.distance)} is within the threshold {format_distance(res.threshold)}; "
                 f"{sum(h.same for h in res.hits) - 1} other candidate(s) are too. Candidates ranked below.")
     return (f"### ❌ [no match] No match among {len(res.hits)} candidates\n\nThe closest, **{best.name}**, is "
-            f"{num(best.distance)} away, more than the threshold {num(res.threshold)}. Candidates ranked below.")
+            f"{format_distance(best.distance)} away, more than the threshold {format_distance(res.threshold)}. Candidates ranked below.")
 
 
 def with_state(fn: Callable) -> Callable:
@@ -473,13 +465,17 @@ def with_state(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def inner(*args, **kwargs):
         payload, md, pair = fn(*args, **kwargs)
-        return payload, md, {**payload, "pair": pair}
+        return public(payload), md, {**payload, "pair": pair}
     return inner
 
 
+PRIVATE = ("pair", "exact_distance")  # kept in the visitor's state, never sent: the pair compared and the
+#                                      unrounded distance that a new threshold is applied to
+
+
 def public(payload: dict[str, Any]) -> dict[str, Any]:
-    """A stored result as the page shows it: without the pair kept for the explanation."""
-    return {k: v for k, v in (payload or {}).items() if k != "pair"}
+    """A stored result as the page shows it: without what :data:`PRIVATE` keeps server side."""
+    return {k: v for k, v in (payload or {}).items() if k not in PRIVATE}
 
 
 def compared_pair(store, request, payload: dict[str, Any] | None, modality: str):
@@ -511,7 +507,7 @@ def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot
         if not checked:
             return gr.update(), public(payload), gr.update(), gr.update(), payload
         new = decide(payload, model.effective_threshold(), "model")
-        return (gr.update(value=short(model.effective_threshold())), public(new), result_markdown(new, model),
+        return (gr.update(value=round_distance(model.effective_threshold())), public(new), result_markdown(new, model),
                 distribution_plot(new, model), new)
 
     model_dd.change(friendly("load the model")(on_model), model_dd, [thr, use_saved, about],
