@@ -160,6 +160,32 @@ def test_texture_readout_is_the_spread_of_the_tapped_blocks():
         build_encoder("cnn", in_channels=1, texture_blocks=[1])
 
 
+def test_view_crops_average_centred_crops_outside_training():
+    """``view_crops``: the mean of the embeddings of centred crops, each resized (torch's bicubic with
+    antialiasing, the oracle); in training the input goes through as it is."""
+    import torch.nn.functional as F
+
+    from siamese_demo.encoders import build_encoder
+
+    torch.manual_seed(0)
+    plain = build_encoder("cnn", in_channels=3, depth=2, width=8, embedding_dim=16).eval()
+    views = build_encoder("cnn", in_channels=3, depth=2, width=8, embedding_dim=16, view_crops=[0.75, 1.0],
+                          view_size=24)
+    views.load_state_dict(plain.state_dict())
+    views.eval()
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        crop = F.interpolate(x[..., 4:28, 4:28], size=(24, 24), mode="bicubic", antialias=True, align_corners=False)
+        whole = F.interpolate(x, size=(24, 24), mode="bicubic", antialias=True, align_corners=False)
+        want = (plain({"pixels": crop}) + plain({"pixels": whole})) / 2
+        assert torch.allclose(views({"pixels": x}), want, atol=1e-5)
+        views.train()
+        for m in views.modules():  # batch norm in eval, so training mode differs only by the views
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+        assert torch.allclose(views({"pixels": x}), plain({"pixels": x}), atol=1e-5)
+
+
 @needs_wheel
 @pytest.mark.parametrize("winner", ["ink_crop 224 px, pooled", "pad 224 px, pooled", "pad 384 px, texture 3-4"])
 def test_untrained_signature_model_is_the_chosen_candidate(monkeypatch, winner):

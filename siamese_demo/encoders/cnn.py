@@ -26,6 +26,8 @@ class CNNConfig:
     flip_average: bool = False    # outside training, the mean of the embeddings of the image and its mirror image
     texture_blocks: list[int] | None = None  # timm EfficientNet only: read the texture of these blocks' outputs
     #   instead of the pooled last layer (see CNNEncoder.texture); the blocks after the last are not kept
+    view_crops: list[float] | None = None  # outside training, the mean of the embeddings of centred square crops
+    view_size: int = 0                      # of these shares of the input's side, each resized to view_size px
 
 
 def _block(c_in: int, c_out: int, convs: int = 2) -> nn.Sequential:
@@ -148,6 +150,22 @@ class CNNEncoder(nn.Module):
             return list(f)[: min(k, self.config.depth)]
         raise ValueError(f"no blocks to freeze in a {self.config.backbone} backbone")
 
+    def view(self, x: torch.Tensor, share: float) -> torch.Tensor:
+        """The centred square crop of ``share`` of the side of ``x`` (B, C, S, S), resized to ``view_size``."""
+        side = x.shape[-1]
+        s = max(1, round(side * share))
+        o = (side - s) // 2
+        v = x[..., o:o + s, o:o + s]
+        size = self.config.view_size or side
+        return v if s == size else nn.functional.interpolate(v, size=(size, size), mode="bicubic",
+                                                            antialias=True, align_corners=False)
+
+    def _embed(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.head(self._pooled(x))
+        if self.config.flip_average and not self.training:  # faces: left and right count the same
+            out = (out + self.head(self._pooled(x.flip(-1)))) / 2
+        return out
+
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x = batch["pixels"]
         if self.config.backbone and x.shape[1] == 1:
@@ -155,7 +173,6 @@ class CNNEncoder(nn.Module):
         # channels-last: PyTorch's CPU convolutions run faster on it (an EfficientNet-Lite0 training step of 32
         # images at 224 px: 4.6 s -> 2.3 s on 2 cores); the same numbers up to float rounding
         x = x.contiguous(memory_format=torch.channels_last)
-        out = self.head(self._pooled(x))
-        if self.config.flip_average and not self.training:  # faces: left and right count the same
-            out = (out + self.head(self._pooled(x.flip(-1)))) / 2
-        return out
+        if self.config.view_crops and not self.training:  # faces: several crop widths around the face
+            return torch.stack([self._embed(self.view(x, share)) for share in self.config.view_crops]).mean(0)
+        return self._embed(x)

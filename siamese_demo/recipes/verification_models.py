@@ -39,6 +39,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -76,6 +77,7 @@ CLASSES_PER_BATCH, PER_CLASS = 16, 4
 FACE_MARGIN = 0.13        # the face crop: 1.26 x the detector's box
 TRAIN_VIEW_MARGIN = 0.2   # training views are cut from a wider crop (1.4 x the box) ...
 TRAIN_VIEW_SCALE = (0.64, 1.0)  # ... by random squares of this share of its area (the centre 0.81 = the face crop)
+FACE_VIEW_MARGINS = [0.13, 0.10, 0.20]  # a trained face model may embed a photo as the mean over these crop widths
 
 
 def preprocessor(task: str, train_view: bool = False) -> ImagePreprocessor:
@@ -116,6 +118,18 @@ def with_readout(model: sd.SiameseModel, taps: list[int] | None) -> sd.SiameseMo
         raise RuntimeError(f"the readout left {missing[:3]} unset")
     return sd.SiameseModel(encoder.eval(), model.preprocessor, "image", model.distance, normalize=True,
                            info=dict(model.info))
+
+
+def with_face_views(model: sd.SiameseModel) -> sd.SiameseModel:
+    """``model`` (in place) embedding a photo as the mean over the face crops of :data:`FACE_VIEW_MARGINS`: the
+    preprocessor cuts the widest crop, larger by the ratio of widest to narrowest, and the encoder cuts the
+    others from it and resizes each to the model's input size (``CNNConfig.view_crops``)."""
+    size, wide, narrow = TASKS["faces"]["size"], max(FACE_VIEW_MARGINS), min(FACE_VIEW_MARGINS)
+    model.preprocessor = replace(model.preprocessor, face_margin=wide,
+                                 size=round(size * (1 + 2 * wide) / (1 + 2 * narrow)))
+    model.encoder.config.view_crops = [(1 + 2 * m) / (1 + 2 * wide) for m in FACE_VIEW_MARGINS]
+    model.encoder.config.view_size = size
+    return model
 
 
 def build(task: str, head: bool = True) -> sd.SiameseModel:
@@ -429,6 +443,17 @@ def main(argv: list[str] | None = None) -> None:
                        log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks)
     else:  # nothing trained: the ImageNet features, read the way that does best on the train + validation writers
         model, record = untrained(task, model, train_groups | validation, log=lambda m: print(m, flush=True))
+    views = False
+    if task == "faces" and args.epochs > 0:  # one crop or the mean over several widths: chosen on validation
+        one = record["best_val_auc"]
+        several = round(measure(task, with_face_views(copy.deepcopy(model)), validation)["auc"], 4)
+        views = several > one
+        record["views_choice"] = {"validation_auc": {"one crop (margin 0.13)": one, "mean over margins "
+                                                     + " / ".join(map(str, FACE_VIEW_MARGINS)): several},
+                                  "chosen": "several" if views else "one"}
+        print(f"validation AUC, one crop {one:.4f}, the mean over several widths {several:.4f}", flush=True)
+        if views:
+            with_face_views(model)
     val = measure(task, model, validation)
     _set_threshold(model, *val["pairs"], TrainConfig(threshold_policy=args.threshold_policy, seed=args.seed))
     unit = "people" if task == "faces" else "writers"
@@ -448,6 +473,8 @@ def main(argv: list[str] | None = None) -> None:
         refit = train(task, model, items, labels, None, args.epochs, args.lr, args.time_budget, args.seed,
                       log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks,
                       stop_after=record["best_epoch"])
+        if views:
+            with_face_views(model)
         model.threshold = first.threshold
         for key in ("threshold_policy", "threshold_data", "calibration", "validation_distances", "validation_metrics"):
             model.info[key] = first.info[key]
@@ -521,6 +548,13 @@ def main(argv: list[str] | None = None) -> None:
                "validation writers (AUC, mean distance to 5 references): " + "; ".join(
                    f"{k}: {v:.3f}" for k, v in record["preprocessing_choice"]["validation_auc"].items())
                + f" (chosen: {record['preprocessing_choice']['chosen']}).")]
+    if "views_choice" in record:
+        vc = record["views_choice"]
+        text += ["", "How a photo is embedded, chosen on the validation people with the model trained on the train "
+                 "people only (validation AUC): " + "; ".join(f"{k} {v:.3f}" for k, v in vc["validation_auc"].items())
+                 + ". " + ("Chosen: the mean over the crop widths (the preprocessor cuts the widest crop, the "
+                           "encoder the others from it, `CNNConfig.view_crops`)." if vc["chosen"] == "several" else
+                           "Chosen: one crop.")]
     if found:
         text += ["", "Faces found by the detector in the test photos: " + ", ".join(
             f"{k} {a} of {b}" for k, (a, b) in found.items()) + " (the others were compared by their centre)."]
