@@ -77,7 +77,7 @@ def test_finetune_on_each_sample_then_use_the_model(app_url, modality):
     assert summary[0]["splits"]["train"]["positive_pairs"] > 0 and "| train |" in summary[1]
     assert "| learning rate |" in summary[1] and "| loss | triplet | yours |" in summary[1]  # resolved, with why
     # a suggested margin is shown, not put into the form: a run takes what the benchmark and the CLI take
-    assert summary[4] == {"__type__": "update"} and "Suggested triplet margin" in summary[1]
+    assert summary[4] == {"__type__": "update"} and "A triplet margin on the scale of the base model" in summary[1]
     _start(client, modality)
     out = _watch(client)
     status, result = out[0], out[2]
