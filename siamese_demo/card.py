@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .distances import format_distance
+
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}" if 0 < abs(v) < 0.01 else f"{v:.4f}"  # a texture readout's threshold is near 0.001
+        return format_distance(v, 4) if 0 < abs(v) < 0.01 else f"{v:.4f}"  # a texture threshold is near 0.001
     return str(v)
 
 

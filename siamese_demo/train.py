@@ -21,9 +21,9 @@ import torch
 from . import distributed as dist_
 from . import evaluate as ev
 from .augment import AugmentConfig, build_augmentation
-from .limits import AUTO_OR_AT_LEAST
 from .distances import pair_distance, round_distances
 from .errors import DataError
+from .limits import AUTO_OR_AT_LEAST
 from .losses import CLASS_LOSSES, LOSSES, CoSENTLoss, ContrastiveLoss, CosFaceLoss, PairBCELoss, TripletLoss
 from .pairs import MPerClassSampler, PairSet, Samples, in_batch_pairs, make_pairs, mine_triplets
 from .rng import RunRandom, seeded

@@ -43,7 +43,7 @@ import copy
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +111,7 @@ SIGNATURE_CANDIDATES = [("ink_crop", 224, "pooled")] + [("pad", size, readout) f
 def with_readout(model: sd.SiameseModel, taps: list[int] | None) -> sd.SiameseModel:
     """A new model: ``model``'s weights (EfficientNet-Lite0 without a head) read through ``taps`` (see
     :data:`SIGNATURE_READOUTS`; None: the pooled last layer), the blocks after the last tap dropped."""
-    config = dict(vars(model.encoder.config)) | {"texture_blocks": taps}
-    encoder = build_encoder("cnn", **config)
+    encoder = build_encoder("cnn", **asdict(replace(model.encoder.config, texture_blocks=taps)))
     missing, _ = encoder.load_state_dict(model.encoder.state_dict(), strict=False)
     if missing:
         raise RuntimeError(f"the readout left {missing[:3]} unset")
@@ -535,8 +534,8 @@ def main(argv: list[str] | None = None) -> None:
     text = [f"Held out: test {unit} split off with seed {args.seed} (50/25/25 by {unit[:-1] if unit == 'writers' else 'person'}"
             "; a set of fewer than 8 is all test), never trained on or used for a choice.", "",
             table(task, rows, sets), "",
-            f"Accuracy at the saved threshold ({format_distance(model.threshold)}, chosen on validation pairs): {accuracy:.3f} on "
-            f"{main_set}'s test pairs. "
+            f"Accuracy at the saved threshold ({format_distance(model.threshold)}, chosen on validation pairs): "
+            f"{accuracy:.3f} on {main_set}'s test pairs. "
             + (f"Best epoch {record['best_epoch']} of {record['epochs_run']} (validation AUC "
                f"{record['best_val_auc']:.3f}; before fine-tuning {record['base_val_auc']:.3f}), {record['seconds']:.0f} s "
                "of training on a 2-core CPU."

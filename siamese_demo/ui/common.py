@@ -13,7 +13,7 @@ import gradio as gr
 
 import siamese_demo as sd
 from siamese_demo import catalogue
-from siamese_demo.distances import format_distance, round_distance
+from siamese_demo.distances import format_distance, round_distance, score_from_distance
 from siamese_demo.errors import DataError
 
 log = logging.getLogger("siamese_demo.ui")
@@ -184,10 +184,8 @@ def decide(payload: dict[str, Any], threshold: float, source: str = "yours") -> 
     """Re-apply a new threshold to a stored result (no re-embedding)."""
     if not payload or not isinstance(payload, dict) or "distance" not in payload:
         return {}
-    from siamese_demo.distances import score_from_distance
-
     out = dict(payload)
-    same = payload.get("exact_distance", payload["distance"]) <= threshold  # not the rounded one: no flip at the edge
+    same = payload.get("exact_distance", payload["distance"]) <= threshold  # the unrounded one: no flip at the edge
     p = payload["p_same"]
     out.update(threshold=round_distance(threshold), same=bool(same), decision="same" if same else "different",
                confidence=round(p if same else 1 - p, 4), threshold_source=source)
@@ -235,8 +233,8 @@ def result_markdown(payload: dict[str, Any], model) -> str:
         f"The two embeddings are {format_distance(payload['distance'])} apart ({payload['distance_kind']} distance), "
         f"{rel} {whose}.\n\n"
         f"<small><abbr title='in [0, 1], higher = more alike; a display of the distance'>score</abbr> "
-        f"{payload['score']:.3f} · <abbr title='lower = more alike'>distance</abbr> {round_distance(payload['distance'])} · "
-        f"<abbr title='same when distance is at most this'>threshold</abbr> {round_distance(payload['threshold'])} · "
+        f"{payload['score']:.3f} · <abbr title='lower = more alike'>distance</abbr> {payload['distance']} · "
+        f"<abbr title='same when distance is at most this'>threshold</abbr> {payload['threshold']} · "
         f"<abbr title='logistic fit of p(same | distance) on the model validation pairs'>p(same)</abbr> "
         f"{payload['p_same']:.2f}</small>"
         + "".join(f"\n\n{note}" for note in payload.get("notes", []))
@@ -453,10 +451,12 @@ def search_markdown(res, model) -> str:
         p, calibrated = model.p_same(best.distance)
         return (f"### ✅ [match] Best match: **{best.name}**, {sure_percent(p)} sure it is the same {one}"
                 + ("" if calibrated else " (a rough guess: this model has no calibration)")
-                + f"\n\nIts distance {format_distance(best.distance)} is within the threshold {format_distance(res.threshold)}; "
+                + f"\n\nIts distance {format_distance(best.distance)} is within the threshold "
+                f"{format_distance(res.threshold)}; "
                 f"{sum(h.same for h in res.hits) - 1} other candidate(s) are too. Candidates ranked below.")
     return (f"### ❌ [no match] No match among {len(res.hits)} candidates\n\nThe closest, **{best.name}**, is "
-            f"{format_distance(best.distance)} away, more than the threshold {format_distance(res.threshold)}. Candidates ranked below.")
+            f"{format_distance(best.distance)} away, more than the threshold {format_distance(res.threshold)}. "
+            "Candidates ranked below.")
 
 
 def with_state(fn: Callable) -> Callable:
@@ -507,8 +507,8 @@ def wire_threshold(model_dd, use_saved, thr, state, result_json, result_md, plot
         if not checked:
             return gr.update(), public(payload), gr.update(), gr.update(), payload
         new = decide(payload, model.effective_threshold(), "model")
-        return (gr.update(value=round_distance(model.effective_threshold())), public(new), result_markdown(new, model),
-                distribution_plot(new, model), new)
+        return (gr.update(value=round_distance(model.effective_threshold())), public(new),
+                result_markdown(new, model), distribution_plot(new, model), new)
 
     model_dd.change(friendly("load the model")(on_model), model_dd, [thr, use_saved, about],
                     api_name=f"select_model_{modality}")
