@@ -73,15 +73,21 @@ def series_pair(a: np.ndarray, b: np.ndarray, contrib_a: np.ndarray | None = Non
     return go.Figure(data=data, layout=layout)
 
 
+HEATMAP_MIN_SIDE = 192  # a heatmap smaller than this is enlarged by a whole factor (pixel blocks) for display
+
+
 def heatmap_overlay(pixels: np.ndarray, heat: np.ndarray) -> np.ndarray:
-    """An RGB uint8 image: the input in grey with the heat in red on top."""
+    """An RGB uint8 image: the input in grey with the heat in red on top, enlarged by the smallest whole factor
+    that makes its longer side at least :data:`HEATMAP_MIN_SIDE` (a 48 px input x 4; a 224 or 384 px input as
+    it is, so a large model's overlay does not become a multi-megabyte picture)."""
     g = pixels - pixels.min()
     g = g / g.max() if g.max() > 0 else g
     rgb = np.stack([g, g, g], axis=-1) * 0.6
     rgb[..., 0] = np.clip(rgb[..., 0] + heat * 0.9, 0, 1)
     rgb[..., 1] = np.clip(rgb[..., 1] + heat * 0.2, 0, 1)
     img = (rgb * 255).astype(np.uint8)
-    return np.kron(img, np.ones((4, 4, 1), dtype=np.uint8))  # upscale for display
+    factor = max(1, -(-HEATMAP_MIN_SIDE // max(img.shape[:2])))
+    return img if factor == 1 else np.kron(img, np.ones((factor, factor, 1), dtype=np.uint8))
 
 
 def training_curves(history: list[dict], marks: Sequence[dict] = ()) -> go.Figure:

@@ -61,3 +61,20 @@ def test_image_occlusion_equals_one_comparison_per_patch():
             raw[r:r + 16, c:c + 16] = max(dist(v, xb) - base, 0.0)
     expected = raw / raw.max() if raw.max() > 0 else raw
     np.testing.assert_allclose(heat_a, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("side, factor", [(48, 4), (100, 2), (191, 2), (192, 1), (384, 1)])
+def test_heatmap_overlay_is_enlarged_only_when_small(side, factor):
+    from siamese_demo.plots import HEATMAP_MIN_SIDE, heatmap_overlay
+
+    assert HEATMAP_MIN_SIDE == 192  # the table above assumes it
+    rng = np.random.default_rng(0)
+    pixels, heat = rng.random((side, side)), rng.random((side, side))
+    out = heatmap_overlay(pixels, heat)
+    assert out.shape == (side * factor, side * factor, 3) and out.dtype == np.uint8
+    small = out[::factor, ::factor]
+    for i in range(factor):  # each input pixel became a factor x factor block of one colour
+        for j in range(factor):
+            assert np.array_equal(out[i::factor, j::factor], small)
+    g = (pixels - pixels.min()) / (pixels.max() - pixels.min()) * 0.6  # red channel by hand at one pixel
+    assert small[3, 5, 0] == int(np.clip(g[3, 5] + heat[3, 5] * 0.9, 0, 1) * 255)
