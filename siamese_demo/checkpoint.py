@@ -29,6 +29,12 @@ def _encoder_owns_weights(model: SiameseModel) -> bool:
     return bool(getattr(model.encoder, "owns_weights", False))
 
 
+def _weights_in_file(encoder_config: dict[str, Any]) -> dict[str, Any]:
+    """An encoder config whose weights all come from the checkpoint's file: ``pretrained`` off, so rebuilding
+    it never asks torchvision or timm for ImageNet weights (a download) that the file then overwrites."""
+    return {**encoder_config, "pretrained": False} if encoder_config.get("pretrained") else encoder_config
+
+
 def save(model: SiameseModel, folder: str | Path, name: str | None = None, card: dict[str, Any] | None = None,
          sentence_transformers: bool = False, pinned_source: dict[str, Any] | None = None,
          weights_dtype: str | None = None) -> Path:
@@ -55,7 +61,7 @@ def save(model: SiameseModel, folder: str | Path, name: str | None = None, card:
         "format": FORMAT,
         "modality": model.modality,
         "encoder": (model.encoder.saved_config() if _encoder_owns_weights(model)
-                    else encoder_to_dict(model.encoder)),
+                    else _weights_in_file(encoder_to_dict(model.encoder))),
         "preprocessing": model.preprocessor.to_dict(),
         "distance": model.distance,
         "normalize": model.normalize,
@@ -138,8 +144,8 @@ def load(folder: str | Path, device: str = "cpu") -> SiameseModel:
                                                                                  if k != "name"}))
         preprocessor = hub.SentenceTransformerPreprocessor(encoder, **{
             k: v for k, v in config["preprocessing"].items() if k not in ("kind", "max_chars")})  # caps: limits.py
-    else:
-        encoder = encoder_from_dict(enc_cfg)
+    else:  # every weight is in model.safetensors: a backbone's pretrained weights are never fetched again
+        encoder = encoder_from_dict(_weights_in_file(enc_cfg))
         preprocessor = preprocessor_from_dict(config["preprocessing"], path)
     model = SiameseModel(encoder, preprocessor, config["modality"], config["distance"],
                          config["normalize"], config["head"], config["threshold"], config.get("info"))

@@ -120,3 +120,41 @@ def test_update_card_puts_table_in_readme(tmp_path):
     text = (tmp_path / "m" / "README.md").read_text()
     assert "Evaluation on held-out data" in text and "| auc | 0.9 |" in text
     assert sd.load(tmp_path / "m").info["card"]["metrics_markdown"].startswith("| metric")
+
+
+def test_a_saved_pretrained_backbone_never_fetches_its_weights_again(monkeypatch, tmp_path):
+    """A model built on torchvision's ImageNet weights (``pretrained=True``, as a Hub base is) saves every
+    weight, so loading it asks torchvision for none: no download on load, offline or not."""
+    import torch
+    import torchvision
+
+    from siamese_demo.encoders import build_encoder
+    from siamese_demo.preprocess import ImagePreprocessor
+    from siamese_demo.siamese import SiameseModel
+
+    asked = []
+    real = torchvision.models.get_model
+
+    def get_model(name, weights=None, **kw):  # stands in for the download: random weights, the request noted
+        asked.append(weights)
+        return real(name, weights=None, **kw)
+
+    monkeypatch.setattr(torchvision.models, "get_model", get_model)
+    torch.manual_seed(0)
+    enc = build_encoder("cnn", in_channels=3, backbone="resnet18", pretrained=True, embedding_dim=8)
+    assert asked and asked[-1] is not None  # building it did ask for the ImageNet weights
+    model = SiameseModel(enc, ImagePreprocessor(size=32, channels=3), "image", "cosine", normalize=True)
+    folder = sd.save(model, tmp_path / "ck")
+    assert json.loads((folder / "config.json").read_text())["encoder"]["pretrained"] is False
+    asked.clear()
+    again = sd.load(folder)
+    assert asked == [None]  # the architecture only
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(again.encoder({"pixels": x}), model.encoder.eval()({"pixels": x}))
+    config = json.loads((folder / "config.json").read_text())  # an older folder that still says pretrained
+    config["encoder"]["pretrained"] = True
+    (folder / "config.json").write_text(json.dumps(config))
+    asked.clear()
+    sd.load(folder)
+    assert asked == [None]
