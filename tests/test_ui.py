@@ -159,3 +159,36 @@ def test_signature_examples_are_what_the_recipe_draws():
         drawn = np.asarray(draw(NAME, **(HAND | options)))
         np.testing.assert_array_equal(drawn, np.asarray(draw(NAME, **(HAND | options))))
         np.testing.assert_array_equal(drawn, np.asarray(Image.open(EX / "signatures" / f"{tag}.png")))
+
+
+def test_a_slow_first_load_does_not_hold_up_other_models(monkeypatch):
+    """While one model's first load hangs (a Hub download, say), a model already loaded is still served."""
+    import threading
+
+    from siamese_demo.ui import common
+
+    real, gate, started = common.sd.load, threading.Event(), threading.Event()
+
+    def load(path, *args, **kwargs):
+        if str(path).endswith("series-lstm"):
+            started.set()
+            gate.wait(30)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(common.sd, "load", load)
+    common._load.cache_clear()
+    try:
+        first = common.get_model("omniglot-cnn", "image")
+        slow = threading.Thread(target=common.get_model, args=("series-lstm", "timeseries"))
+        slow.start()
+        assert started.wait(30)
+        got = []
+        other = threading.Thread(target=lambda: got.append(common.get_model("omniglot-cnn", "image")))
+        other.start()
+        other.join(10)
+        assert got and got[0] is first  # served from the cache ...
+        assert slow.is_alive()  # ... while the other load is still hanging
+    finally:
+        gate.set()
+        slow.join(30)
+        common._load.cache_clear()

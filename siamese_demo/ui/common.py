@@ -17,7 +17,9 @@ from siamese_demo.distances import format_distance, round_distance, score_from_d
 from siamese_demo.errors import DataError
 
 log = logging.getLogger("siamese_demo.ui")
-_LOAD_LOCK = threading.Lock()
+_LOAD_LOCK = threading.Lock()  # guards _NAME_LOCKS only, held for a moment
+_NAME_LOCKS: dict[str, threading.Lock] = {}  # one per model name: a model is loaded once, and a slow first load
+# (a Hub download) keeps only the visitors of that model waiting, never the cache hits of the others
 YOURS = "yours: "
 ERROR_SECONDS = 8  # an error message shows once and goes away, instead of following the visitor around
 
@@ -40,6 +42,8 @@ def get_model(name: str, modality: str | None = None):
         modality = next((m for m in catalogue.MODALITIES if name in catalogue.offered(m)), catalogue.MODALITIES[0])
     catalogue.check_offered(name, modality)
     with _LOAD_LOCK:
+        lock = _NAME_LOCKS.setdefault(name, threading.Lock())
+    with lock:
         return _load(name)
 
 
