@@ -183,7 +183,6 @@ class VisitorStore:
         self.root = Path(tempfile.mkdtemp(prefix="siamese_demo_visitors_", dir=base))  # 0700
         self._lock = threading.Lock()
         self._visitors: dict[str, dict[str, Any]] = {}
-        self._gone: set[str] = set()
         self._stop = threading.Event()
         if sweep_s > 0:
             threading.Thread(target=self._sweeper, args=(sweep_s,), daemon=True, name="visitor-sweep").start()
@@ -193,15 +192,16 @@ class VisitorStore:
         if entry is None:
             folder = Path(tempfile.mkdtemp(prefix="visitor_", dir=self.root))  # 0700, unguessable name
             entry = self._visitors[owner] = {"models": {}, "dir": folder, "lock": threading.Lock()}
-            self._gone.discard(owner)
         entry["touched"] = time.time()
         return entry
 
     def folder(self, owner: str) -> Path:
         """A private folder for this visitor's files (created on first use)."""
         with self._lock:
-            self._expire()
-            return self._entry(owner)["dir"]
+            expired = self._expire()
+            folder = self._entry(owner)["dir"]
+        self._delete(expired)
+        return folder
 
     def write_in(self, owner: str, write: Callable[[Path], Any]) -> Any | None:
         """Run ``write(folder)`` under the visitor's lock; None (nothing written) if they left."""
@@ -244,29 +244,37 @@ class VisitorStore:
         """The visitor left: forget their models and delete their folder (after a write in progress)."""
         with self._lock:
             entry = self._visitors.pop(owner, None)
-            self._gone.add(owner)
-        if entry is not None:
+        self._delete([entry] if entry is not None else [])
+
+    def _expire(self) -> list[dict[str, Any]]:
+        """Forget visitors idle for more than ``ttl_s`` (call with the lock held); returns their entries,
+        whose folders the caller deletes with :meth:`_delete` once the lock is released."""
+        now = time.time()
+        return [self._visitors.pop(o) for o in [o for o, e in self._visitors.items() if now - e["touched"] > self.ttl_s]]
+
+    @staticmethod
+    def _delete(entries: list[dict[str, Any]]) -> None:
+        """Delete forgotten visitors' folders, each under its visitor's lock (after a write in progress; the
+        store's lock is not held, so a writer holding a visitor's lock and waiting for the store's cannot
+        deadlock with this)."""
+        for entry in entries:
             with entry["lock"]:
                 shutil.rmtree(entry["dir"], ignore_errors=True)
 
-    def _expire(self) -> None:
-        """Forget visitors idle for more than ``ttl_s`` (call with the lock held)."""
-        now = time.time()
-        for owner in [o for o, e in self._visitors.items() if now - e["touched"] > self.ttl_s]:
-            shutil.rmtree(self._visitors.pop(owner)["dir"], ignore_errors=True)
-
     def sweep(self) -> int:
         """Delete expired visitors and every folder under the root that no present visitor owns;
-        returns how many folders were deleted."""
+        returns how many folders were deleted. The root is listed and the strays deleted under the store's
+        lock, so a visitor's folder created meanwhile is never taken for a stray."""
         with self._lock:
-            self._expire()
-            owned = {e["dir"].name for e in self._visitors.values()}
-        removed = 0
-        for p in list(self.root.iterdir()) if self.root.is_dir() else []:
-            if p.name not in owned:
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-                removed += 1
-        return removed
+            expired = self._expire()
+            owned = {e["dir"].name for e in self._visitors.values()} | {e["dir"].name for e in expired}
+            removed = 0
+            for p in list(self.root.iterdir()) if self.root.is_dir() else []:
+                if p.name not in owned:
+                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                    removed += 1
+        self._delete(expired)
+        return removed + len(expired)
 
     def _sweeper(self, every: float) -> None:
         while not self._stop.wait(every):

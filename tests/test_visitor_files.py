@@ -177,3 +177,29 @@ def test_explanations_wait_for_running_decisions():
         t = time.time()
         with short.explanation():  # never waits longer than max_wait_s
             assert time.time() - t < 1
+
+
+def test_expiry_during_a_write_deletes_after_the_write_and_spares_new_visitors(tmp_path):
+    store = VisitorStore(ttl_s=0.05, root=tmp_path, sweep_s=0)
+    folder = store.folder("alice")
+    started, release = threading.Event(), threading.Event()
+
+    def slow_write(f):
+        started.set()
+        release.wait(5)
+        (f / "model.zip").write_text("x")
+        return f / "model.zip"
+
+    t = threading.Thread(target=lambda: store.write_in("alice", slow_write))
+    t.start()
+    started.wait(5)
+    time.sleep(0.1)  # alice is now idle past the time-to-live
+    sweeper = threading.Thread(target=store.sweep)
+    sweeper.start()
+    time.sleep(0.1)
+    assert sweeper.is_alive() and folder.exists()  # the sweep waits for the write ...
+    bob = store.folder("bob")  # ... without holding up other visitors
+    release.set()
+    t.join(5), sweeper.join(5)
+    assert not folder.exists() and bob.exists()
+    assert store.sweep() == 0 and bob.exists()
