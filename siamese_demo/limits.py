@@ -67,6 +67,16 @@ DESCRIPTIONS = {
 }
 
 
+def duration_words(seconds: float) -> str:
+    """A time span as a page says it: "an hour", "2 hours", "30 minutes", "45 seconds"."""
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        n = seconds / size
+        if n >= 1 and (n.is_integer() or unit == "second" or n >= 10):
+            n = round(n)
+            return ("an hour" if unit == "hour" else f"a {unit}") if n == 1 else f"{n:,} {unit}s"
+    return f"{seconds:g} seconds"
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float) and not v.is_integer():
         return f"{v:g}"

@@ -44,3 +44,36 @@ def test_check_number_accepts_and_converts():
     assert check_choice("triplet", "loss", ["triplet", "bce"]) == "triplet"
     with pytest.raises(DataError, match="not one of triplet, bce"):
         check_choice("hinge", "loss", ["triplet", "bce"])
+
+
+@pytest.mark.parametrize("seconds, words", [(3600, "an hour"), (7200, "2 hours"), (1800, "30 minutes"),
+                                            (60, "a minute"), (90, "90 seconds"), (600, "10 minutes"),
+                                            (5400, "90 minutes"), (45, "45 seconds")])
+def test_duration_words(seconds, words):
+    from siamese_demo.limits import duration_words
+
+    assert duration_words(seconds) == words
+
+
+def test_the_pages_say_the_idle_time_in_force(monkeypatch):
+    from siamese_demo.limits import limits
+    from siamese_demo.ui.about_tab import own_models_markdown
+
+    monkeypatch.setenv("SIAMESE_DEMO_VISITOR_TTL_S", "1800")
+    limits.cache_clear()
+    try:
+        assert "after 30 minutes idle" in own_models_markdown({"yours: m": _Model()})
+    finally:
+        monkeypatch.delenv("SIAMESE_DEMO_VISITOR_TTL_S")
+        limits.cache_clear()
+    assert "after an hour idle" in own_models_markdown({"yours: m": _Model()})
+
+
+class _Model:
+    modality, info = "text", {}
+
+    class encoder:  # noqa: N801 - stands in for an encoder class
+        pass
+
+    def effective_threshold(self):
+        return 0.5

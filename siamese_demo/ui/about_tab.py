@@ -8,6 +8,7 @@ import gradio as gr
 
 from siamese_demo import catalogue
 from siamese_demo.distances import format_distance
+from siamese_demo.limits import duration_words, limits
 
 from . import common
 
@@ -47,7 +48,8 @@ def own_models_markdown(models: dict) -> str:
     if not models:
         return ("**Your models:** none yet. Models you fine-tune on the *Fine-tune* tab appear here and in "
                 "their comparison tab, for you only.")
-    lines = ["**Your models** (yours alone; deleted when you leave or after an idle hour):", ""]
+    idle = duration_words(limits().visitor_ttl_s)
+    lines = [f"**Your models** (yours alone; deleted when you leave or after {idle} idle):", ""]
     for name, m in models.items():
         rep = m.info.get("finetune_report", {}).get("test", {}).get("finetuned", {})
         auc = f", test AUC {rep['auc']:.3f}" if "auc" in rep else ""

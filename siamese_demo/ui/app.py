@@ -65,11 +65,13 @@ def build_demo(warm: bool = True) -> SiameseBlocks:
     shipped = {m: common.choices(m) for m in ("image", "text", "timeseries")}
     # created per app, not per module: one training worker, one store of visitors' models and files
     lim = limits()
-    runner = JobRunner()
+    runner = JobRunner(keep_finished_s=lim.visitor_ttl_s)
     store = VisitorStore(ttl_s=lim.visitor_ttl_s)
     links = DownloadLinks(ttl_s=lim.download_ttl_s)
     priority = Priority()  # decisions before explanations (see siamese_demo.jobs.Priority)
-    with SiameseBlocks(title="Siamese networks demo", delete_cache=(600, 3600)) as demo:
+    # Gradio's own upload cache: checked every download_ttl_s, files older than visitor_ttl_s deleted
+    with SiameseBlocks(title="Siamese networks demo",
+                       delete_cache=(lim.download_ttl_s, lim.visitor_ttl_s)) as demo:
         demo.links = links
         gr.Markdown(INTRO)
         # short tab names: all five fit in one row at phone width (400 px)

@@ -4,7 +4,7 @@ read the base-vs-fine-tuned report, then use the model in the comparison tabs or
 The engine runs in the app's single training worker (``siamese_demo.jobs.JobRunner``), never in
 a click handler: "Start" queues a job and returns; "watch" streams its progress; "Cancel" sets the
 job's cancel flag. Jobs, models and files are keyed by the visitor's session and visible to no one
-else; they are deleted when the visitor leaves or after an hour.
+else; they are deleted when the visitor leaves or after ``limits().visitor_ttl_s`` idle.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from siamese_demo.finetune import (SPLIT_MODES, auto_settings, finetune, prepare
                                    suggest_margin, write)
 from siamese_demo.inspect_data import all_items, image_input_plan, preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
-from siamese_demo.limits import check_choice, check_number, limits, setting_range
+from siamese_demo.limits import check_choice, check_number, duration_words, limits, setting_range
 from siamese_demo.pairs import Samples
 from siamese_demo.workflows import SAMPLE_DATASETS, SCRATCH, read_dataset, sample_path, scratch_model
 
@@ -45,7 +45,7 @@ INTRO = """## Fine-tune on your own data
    test split, which training never sees, and the report says plainly whether the run beat its base.
 3. **Start**, watch the curves, **Cancel** at any time (the best model so far is kept). One run trains at a
    time on this server; others wait in line and see their place. Your data, runs and models are yours alone
-   and are deleted when you leave (or after an hour).
+   and are deleted when you leave (or after {idle} idle).
 """
 
 
@@ -392,7 +392,7 @@ def _widget(name: str, **kw):
 
 
 def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> None:
-    gr.Markdown(INTRO)
+    gr.Markdown(INTRO.format(idle=duration_words(limits().visitor_ttl_s)))
     job_state = gr.State({})
     widgets: dict[str, Any] = {}
 
