@@ -2,12 +2,14 @@
 with a handwriting model as if it knew photos."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
 import numpy as np
 
 from .preprocess import open_image
 
+log = logging.getLogger(__name__)
 
 PHOTO_COLOUR = 0.12     # mean saturation above this: a colour image
 PHOTO_MID_TONES = 0.35  # a share of mid-tone pixels above this: a photo or a grey scan, not ink on paper
@@ -97,7 +99,8 @@ def photo_model(names: list[str], load) -> str | None:
             model = load(name)
             if not is_ink_model(model) and not getattr(model.preprocessor, "face_crop", False):
                 return name
-        except Exception:  # noqa: BLE001 - an unavailable model is simply not suggested
+        except Exception:  # noqa: BLE001 - an unavailable model is not suggested; the log says why
+            log.warning("image model %r could not be loaded to suggest it for photos", name, exc_info=True)
             continue
     return None
 

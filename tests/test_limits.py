@@ -77,3 +77,19 @@ class _Model:
 
     def effective_threshold(self):
         return 0.5
+
+
+def test_text_candidates_are_capped_in_lines_and_characters():
+    from siamese_demo.errors import DataError
+    from siamese_demo.limits import limits
+    from siamese_demo.ui.text_tab import parse_candidates
+
+    lim = limits()
+    assert parse_candidates("a cat\n\n a dog \n") == ["a cat", "a dog"]
+    assert len(parse_candidates("\n".join(["x"] * lim.search_candidates))) == lim.search_candidates
+    with pytest.raises(DataError, match=f"{lim.search_candidates + 1} candidates is over the limit"):
+        parse_candidates("\n".join(["x"] * (lim.search_candidates + 1)))
+    with pytest.raises(DataError, match="characters is over the limit"):  # refused before any line is read
+        parse_candidates("y" * (lim.search_candidates * (lim.text_chars + 1) + 1))
+    with pytest.raises(DataError, match="candidate 2"):  # one line too long
+        parse_candidates("short\n" + "z" * (lim.text_chars + 1))

@@ -57,10 +57,19 @@ def compare_encoders(text_a: str, text_b: str, models: list[str]) -> list[list]:
 
 
 def parse_candidates(text: str | None) -> list[str]:
-    """One candidate per line (blank lines skipped)."""
+    """One candidate per line (blank lines skipped). The size of the whole text and the number of lines are
+    checked before any line is: at most ``search_candidates`` lines of at most ``text_chars`` characters."""
     if text is not None and not isinstance(text, str):
         raise DataError("candidates: expected text, one candidate per line")
+    lim = limits()
+    cap = lim.search_candidates * (lim.text_chars + 1)
+    if text and len(text) > cap:
+        raise DataError(f"candidates: {len(text):,} characters is over the limit of {cap:,} "
+                        f"({lim.search_candidates} lines of at most {lim.text_chars:,} characters)")
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    if len(lines) > lim.search_candidates:
+        raise DataError(f"{len(lines)} candidates is over the limit of {lim.search_candidates} per search; "
+                        f"give at most {lim.search_candidates}")
     for i, ln in enumerate(lines, start=1):
         check_text(ln, f"candidate {i}")
     return lines
@@ -99,7 +108,8 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     with gr.Accordion("Find the closest of many sentences (one-against-many search)", open=False):
         gr.Markdown(f"The **first text** is the query. Candidates: one per line, or leave empty for "
                     f"{GALLERY['text']}.")
-        cands = gr.Textbox(label="Candidates (one per line)", lines=5, placeholder="\n".join(TEXT_GALLERY[:3]))
+        cands = gr.Textbox(label="Candidates (one per line)", lines=5, placeholder="\n".join(TEXT_GALLERY[:3]),
+                           max_length=limits().search_candidates * (limits().text_chars + 1))
         search_btn = gr.Button("Search", variant="primary")
         search_md = gr.Markdown()
         search_table = gr.Dataframe(headers=common.SEARCH_COLUMNS, interactive=False, wrap=True)
