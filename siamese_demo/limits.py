@@ -207,5 +207,10 @@ def ranges_table(lim: Limits | None = None) -> str:
                         f"{_range_text(AUTO_OR_AT_LEAST[name], hi, integer, lo_open)} |")
             continue
         rows.append(f"| `{name}` | {'whole number ' if integer else ''}{_range_text(lo, hi, integer, lo_open)} |")
-    rows.append("| threshold | from 0 to 2 (cosine), 0 to 1 (pair head), 0 to 1e+06 (Euclidean) |")
+    from .distances import distance_range
+
+    spans = [f"{lo:g} to {hi:g} ({words})" for (lo, hi), words in
+             ((distance_range(kind), words) for kind, words in
+              (("cosine", "cosine"), ("head", "pair head"), ("euclidean", "Euclidean")))]
+    rows.append(f"| threshold | from {', '.join(spans)} |")
     return "\n".join(rows)

@@ -24,6 +24,13 @@ MODALITIES = ("image", "text", "timeseries")
 DEFAULT_THRESHOLDS = {"euclidean": 1.0, "cosine": 0.5, "head": 0.5}
 
 
+def decide(distance: float, threshold: float, p_same: float) -> tuple[bool, float]:
+    """The answer for a distance: same when ``distance <= threshold``, and how sure (p(same) for "same",
+    1 - p(same) for "different"). The one rule, for a comparison and for a new threshold on a stored one."""
+    same = bool(distance <= threshold)
+    return same, float(p_same if same else 1.0 - p_same)
+
+
 @dataclass
 class Comparison:
     score: float            # [0, 1], higher = more similar
@@ -170,12 +177,12 @@ class SiameseModel(nn.Module):
         d = float(self.distances_from_embeddings(emb[:1], emb[1:])[0])
         thr = self.effective_threshold(threshold)
         p, calibrated = self.p_same(d)
-        same = d <= thr
+        same, confidence = decide(d, thr, p)
         kind = self.decision_kind
         return Comparison(
             score=float(score_from_distance(d, kind)), distance=d, threshold=thr,
-            threshold_score=float(score_from_distance(thr, kind)), same=bool(same),
-            confidence=float(p if same else 1.0 - p), p_same=float(p), distance_kind=kind,
+            threshold_score=float(score_from_distance(thr, kind)), same=same,
+            confidence=confidence, p_same=float(p), distance_kind=kind,
             calibrated=calibrated,
         )
 

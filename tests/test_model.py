@@ -123,3 +123,12 @@ def test_head_model_distance_is_one_minus_probability():
     x, y = _items("image", 2)
     r = model.compare(x, y)
     assert r.distance_kind == "head" and r.score == pytest.approx(1.0 - r.distance)
+
+
+def test_decide_by_hand():
+    from siamese_demo.siamese import decide
+
+    assert decide(0.3, 0.5, 0.8) == (True, 0.8)
+    same, confidence = decide(0.6, 0.5, 0.8)
+    assert same is False and confidence == pytest.approx(0.2)
+    assert decide(0.5, 0.5, 0.3) == (True, 0.3)  # at the threshold: same

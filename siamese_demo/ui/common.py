@@ -122,15 +122,18 @@ def slider_settings(name: str | None, model=None) -> dict[str, float]:
     if model is not None:
         cfg = {"head": model.head is not None, "distance": model.distance, "info": model.info,
                "threshold": model.threshold}
-    if cfg is None:  # a Hub model: cosine distance, default threshold
-        return {"minimum": 0.0, "maximum": 2.0, "value": 0.5, "step": 0.01}
+    from siamese_demo.distances import distance_range
     from siamese_demo.siamese import DEFAULT_THRESHOLDS
 
+    if cfg is None:  # a Hub model: cosine distance, default threshold, the whole range
+        return {"minimum": 0.0, "maximum": distance_range("cosine")[1], "value": DEFAULT_THRESHOLDS["cosine"],
+                "step": 0.01}
     kind = "head" if cfg["head"] else cfg["distance"]
     vd = cfg.get("info", {}).get("validation_distances", {})
     thr = cfg["threshold"] if cfg.get("threshold") is not None else DEFAULT_THRESHOLDS[kind]
     top = max(list(vd.get("positive", [])) + list(vd.get("negative", [])) + [thr * 2, 1e-6]) * 1.1
-    top = 1.0 if kind == "head" else min(top, 2.0) if kind == "cosine" else top
+    top = min(top, distance_range(kind)[1])  # a cosine distance is at most 2, a pair head's 1 - p at most 1
+    top = distance_range(kind)[1] if kind == "head" else top
     return {"minimum": 0.0, "maximum": round_distance(top), "value": round_distance(thr),
             "step": float(f"{top / 200:.2g}")}
 
@@ -188,11 +191,13 @@ def decide(payload: dict[str, Any], threshold: float, source: str = "yours") -> 
     """Re-apply a new threshold to a stored result (no re-embedding)."""
     if not payload or not isinstance(payload, dict) or "distance" not in payload:
         return {}
+    from siamese_demo.siamese import decide as core_decide
+
     out = dict(payload)
-    same = payload.get("exact_distance", payload["distance"]) <= threshold  # the unrounded one: no flip at the edge
-    p = payload["p_same"]
-    out.update(threshold=round_distance(threshold), same=bool(same), decision="same" if same else "different",
-               confidence=round(p if same else 1 - p, 4), threshold_source=source)
+    # the unrounded distance: no flip at the edge
+    same, confidence = core_decide(payload.get("exact_distance", payload["distance"]), threshold, payload["p_same"])
+    out.update(threshold=round_distance(threshold), same=same, decision="same" if same else "different",
+               confidence=round(confidence, 4), threshold_source=source)
     out["threshold_score"] = round(float(score_from_distance(threshold, payload["distance_kind"])), 4)
     return out
 
