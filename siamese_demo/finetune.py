@@ -28,10 +28,15 @@ from .train import Callback, TrainConfig, _set_threshold, fit
 
 SPLIT_MODES = ("auto", "by class", "by sample")
 MIN_CLASSES_FOR_CLASS_SPLIT = 15  # fewer classes: too few unseen test classes for stable numbers
+VAL_FRACTION, TEST_FRACTION = 0.2, 0.2  # the default split: 60 / 20 / 20
+# what the *auto* settings resolve to, by the base (auto_settings gives the reasons; the form's labels say these)
+AUTO_LR = {"sentence-transformers": 1e-4, "trained": 3e-4, "scratch": 1e-3}
+AUTO_BATCH = {"sentence-transformers": 16, "other": 32}
+AUTO_FROZEN_EFFICIENTNET = 2  # blocks of 7, with the stem, kept fixed in a trained EfficientNet
 
 
-def split(data: Samples | PairSet, mode: str = "auto", val_frac: float = 0.2, test_frac: float = 0.2,
-          seed: int = 0) -> tuple[Any, Any, Any, str]:
+def split(data: Samples | PairSet, mode: str = "auto", val_frac: float = VAL_FRACTION,
+          test_frac: float = TEST_FRACTION, seed: int = 0) -> tuple[Any, Any, Any, str]:
     """Train / validation / test, seeded. ``auto`` splits class-labelled data with at least 15
     classes by class (test classes unseen, as in verification), anything else by sample."""
     if mode not in SPLIT_MODES:
@@ -153,24 +158,26 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
         loss = ("contrastive", "explicit pairs" + (" (the base's own loss)" if own == "contrastive" else ""))
     pretrained = bool(base.info.get("training"))  # a pretrained base records where its weights came from
     if type(base.encoder).__name__ == "SentenceTransformerEncoder":
-        lr = (1e-4, "a pretrained sentence-transformers model: small steps keep what it learned")
+        lr = (AUTO_LR["sentence-transformers"], "a pretrained sentence-transformers model: small steps keep what it "
+              "learned")
         warmup = (10, "a pretrained transformer: the first steps climb to the rate, as in its own fine-tuning")
-        batch = (16, "a pretrained sentence-transformers model: more, smaller steps in the budget (better on "
+        batch = (AUTO_BATCH["sentence-transformers"], "a pretrained sentence-transformers model: more, smaller steps "
+                 "in the budget (better on "
                  "validation than 32 or 64)")
         augment = (False, "a pretrained sentence-transformers base: word dropout and swaps (which also drop or move "
                    "its [CLS]/[SEP] tokens) change what a pair's label says; off was better on validation")
     else:
-        lr = ((3e-4, "a base trained here or pretrained: a smaller rate than from scratch") if trained or pretrained
-              else (1e-3, "a model trained from scratch"))
+        lr = ((AUTO_LR["trained"], "a base trained here or pretrained: a smaller rate than from scratch")
+              if trained or pretrained else (AUTO_LR["scratch"], "a model trained from scratch"))
         warmup = (0, "none needed")
-        batch = (32, "enough pairs or classes per step for mining, and steps a CPU takes in seconds")
+        batch = (AUTO_BATCH["other"], "enough pairs or classes per step for mining, and steps a CPU takes in seconds")
         augment = (True, "varied copies of the training items: the model cannot learn them by heart")
     mining = (trained.get("mining", "semihard"),
               "the base's own" if "mining" in trained else "semi-hard negatives: informative, rarely collapse")
     cnn = getattr(base.encoder, "config", None)
     if (trained or pretrained) and str(getattr(cnn, "backbone", None) or "").startswith("efficientnet"):
-        frozen = (2, "a trained EfficientNet: its stem and first 2 of 7 blocks (edges, textures) kept fixed make a "
-                  "step about twice as fast, so the budget trains more (better on validation than 0, 1, 3 or 4)")
+        frozen = (AUTO_FROZEN_EFFICIENTNET, f"a trained EfficientNet: its stem and first {AUTO_FROZEN_EFFICIENTNET} of 7 "
+                  "blocks (edges, textures) kept fixed make a step about twice as fast, so the budget trains more (better on validation than 0, 1, 3 or 4)")
     else:
         frozen = (0, "every layer trains")
     graded = isinstance(data, PairSet) and data.graded

@@ -21,7 +21,7 @@ from .evaluate import POLICIES
 from .limits import RANGES, check_choice, check_number
 from .losses import LOSSES
 from .pairs import MINING
-from .finetune import SPLIT_MODES
+from .finetune import AUTO_BATCH, AUTO_FROZEN_EFFICIENTNET, AUTO_LR, MIN_CLASSES_FOR_CLASS_SPLIT, SPLIT_MODES
 from .inspect_data import PLAN_CHOICES
 from .train import OPTIMIZERS, TrainConfig
 
@@ -63,6 +63,11 @@ class Setting:
         return self.kind(value)
 
 
+def _rate(x: float) -> str:
+    """A learning rate as people write it: 1e-4, 3e-4."""
+    return f"{x:.0e}".replace("e-0", "e-")
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("loss", "loss", "Loss (auto: triplet for class labels, contrastive for pairs, 0/1 or graded; bce for a "
             "base with a pair head; cosent ranks graded pairs; cosface classifies class-labelled data)", str,
@@ -72,15 +77,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("margin", "margin", "Margin (0 = the loss's default; 'Check the data' suggests one)", float, auto=True),
     Setting("mining", "mining", "Triplet mining (auto: the base's own, else semihard)", str, (AUTO, *MINING),
             auto=True),
-    Setting("batch_size", "batch_size", "Batch size (0 = by the base: 16 a pretrained sentence-transformers "
-            "model, else 32)", int, auto=True),
+    Setting("batch_size", "batch_size", f"Batch size (0 = by the base: {AUTO_BATCH['sentence-transformers']} a "
+            f"pretrained sentence-transformers model, else {AUTO_BATCH['other']})", int, auto=True),
     Setting("epochs", "epochs", "Epochs (at most: the time budget usually ends the run first)", int),
     Setting("optimizer", "optimizer", "Optimizer", str, OPTIMIZERS),
-    Setting("lr", "lr", "Learning rate (0 = by the base: 1e-4 a pretrained transformer, 3e-4 another trained "
-            "base, 1e-3 from scratch)", float, auto=True),
+    Setting("lr", "lr", f"Learning rate (0 = by the base: {_rate(AUTO_LR['sentence-transformers'])} a pretrained "
+            f"transformer, {_rate(AUTO_LR['trained'])} another trained base, {_rate(AUTO_LR['scratch'])} from "
+            "scratch)", float, auto=True),
     Setting("weight_decay", "weight_decay", "Weight decay (L2)", float),
-    Setting("frozen_blocks", "frozen_blocks", "Frozen early blocks of the base (auto: the stem and first 2 blocks "
-            "of a trained EfficientNet, none otherwise; 0 = train every layer)", str, (AUTO, *FROZEN), auto=True),
+    Setting("frozen_blocks", "frozen_blocks", "Frozen early blocks of the base (auto: the stem and first "
+            f"{AUTO_FROZEN_EFFICIENTNET} blocks of a trained EfficientNet, none otherwise; 0 = train every layer)",
+            str, (AUTO, *FROZEN), auto=True),
     Setting("lr_patience", "lr_patience", "ReduceLROnPlateau patience (validations)", int),
     Setting("patience", "early_stopping_patience", "Early-stopping patience (validations; 0 = off)", int),
     Setting("augment", "augment.enabled", "Augment (auto: off for a pretrained sentence-transformers base, on "
@@ -94,8 +101,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("word_dropout", "augment.word_dropout", "Text: word dropout", float),
     Setting("threshold_policy", "threshold_policy", "Threshold policy (chosen on validation)", str, POLICIES),
     Setting("target_far", "target_far", "Target false-accept rate (target_far policy)", float),
-    Setting("split_mode", None, "Split (auto: by class with 15 or more classes, else by sample)", str, SPLIT_MODES,
-            default="auto"),
+    Setting("split_mode", None, f"Split (auto: by class with {MIN_CLASSES_FOR_CLASS_SPLIT} or more classes, else by "
+            "sample)", str, SPLIT_MODES, default="auto"),
     Setting("seed", "seed", "Seed", int),
     Setting("time_budget_s", "time_budget_s", "Time budget (s)", float),
     # how images become a from-scratch model's input: "auto" takes the choice fitted to the upload

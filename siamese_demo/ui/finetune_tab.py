@@ -20,8 +20,8 @@ import numpy as np
 from siamese_demo import catalogue, plots, settings
 from siamese_demo.domain import base_fit_warning
 from siamese_demo.errors import DataError
-from siamese_demo.finetune import (SPLIT_MODES, auto_settings, finetune, prepare, report_markdown,
-                                   suggest_margin, write)
+from siamese_demo.finetune import (SPLIT_MODES, TEST_FRACTION, VAL_FRACTION, auto_settings, finetune, prepare,
+                                   report_markdown, suggest_margin, write)
 from siamese_demo.inspect_data import all_items, image_input_plan, preview_pairs
 from siamese_demo.jobs import CANCELLED, DONE, QUEUED, RUNNING
 from siamese_demo.limits import check_choice, check_number, duration_words, limits, setting_range
@@ -409,8 +409,9 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         with gr.Column():
             base = gr.Dropdown(base_choices("image"), value=base_choices("image")[0], label="Start from (base model)",
                                allow_custom_value=True)  # choices change with the data type; checked in _base
-            split_mode = setting("split_mode", info="train / validation / test = 60/20/20; by class: test "
-                                 "classes unseen; by sample: stratified")
+            split_mode = setting("split_mode", info=f"train / validation / test = {1 - VAL_FRACTION - TEST_FRACTION:.0%} / "
+                                 f"{VAL_FRACTION:.0%} / {TEST_FRACTION:.0%}; by class: test classes unseen; by "
+                                 "sample: stratified")
             # what a first run needs: the base (above), the loss and the time budget; the rest is Advanced
             loss = setting("loss", info="bce adds a pair classifier head on top of the encoder")
             setting("time_budget_s", step=10)

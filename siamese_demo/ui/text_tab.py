@@ -6,7 +6,7 @@ import gradio as gr
 
 from siamese_demo.domain import text_warning
 from siamese_demo.errors import DataError
-from siamese_demo.explain import word_contributions
+from siamese_demo.explain import EXPLAINED_WORDS, word_contributions
 from siamese_demo.limits import limits
 from siamese_demo.preprocess import check_text
 from siamese_demo.search import search_candidates
@@ -16,7 +16,8 @@ from .examples import GALLERY, TEXT_GALLERY, text_examples
 
 EXPLAIN = ("**How the word colours are made (leave one out):** each word is removed in turn and the "
            "distance to the other text is measured again. Red words made the texts look alike "
-           "(removing them increases the distance); blue ones pulled them apart. Only the first 64 words are "
+           "(removing them increases the distance); blue ones pulled them apart. Only the first "
+           f"{EXPLAINED_WORDS} words are "
            "coloured; words past what the model reads (its token limit) would change nothing.")
 
 
