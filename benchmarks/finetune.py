@@ -39,7 +39,7 @@ from siamese_demo import evaluate as ev  # noqa: E402
 from siamese_demo.augment import AugmentConfig  # noqa: E402
 from siamese_demo.finetune import choose_readout, default_config, prepare, split, test_pairs  # noqa: E402
 from siamese_demo.pairs import MPerClassSampler, make_pairs  # noqa: E402
-from siamese_demo.train import _loss_for_labels, fit, samples_per_class  # noqa: E402
+from siamese_demo.train import TrainConfig, _loss_for_labels, fit, samples_per_class  # noqa: E402
 from siamese_demo.losses import ContrastiveLoss, PairBCELoss, TripletLoss  # noqa: E402
 from siamese_demo.workflows import SAMPLE_DATASETS, read_dataset, sample_path  # noqa: E402
 
@@ -199,7 +199,9 @@ def real_sets(shared: Path, budget: float, seed: int, only: list[str] | None = N
     from siamese_demo.recipes.verification_models import _split, read
     from siamese_demo.recipes.verification_sets import RawPixels, read_people, read_writers, signature_scores
 
-    cap = 3000
+    from siamese_demo.limits import limits
+
+    cap = limits().finetune_samples  # the most samples or pairs a fine-tuning dataset may have
     tmp = Path(tempfile.mkdtemp(prefix="finetune_real_"))
     tp = shared / "text_pairs"
     sets = {
@@ -284,7 +286,8 @@ def main(argv=None) -> None:
     p.add_argument("--shared", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared" / "datasets",
                    help="the shared datasets folder (--only real)")
     p.add_argument("--sets", nargs="+", help="--only real: a subset, by first word (PAWS QQP STS LFW SVC2004)")
-    p.add_argument("--budget", type=float, default=120.0, help="time budget per run (s), as in the tab")
+    p.add_argument("--budget", type=float, default=TrainConfig().time_budget_s,
+                   help="time budget per run (s); default: the tab's")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--modalities", nargs="+", default=["image", "text", "timeseries"])
     args = p.parse_args(argv)

@@ -17,9 +17,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import siamese_demo as sd  # noqa: E402
 from siamese_demo.devserver import free_port, start_app, stop  # noqa: E402
+from siamese_demo.train import TrainConfig  # noqa: E402
+
 EX = ROOT / "examples"
-TEXT_MODEL = "text-minilm"  # the text tab's default (siamese_demo.DEFAULT_MODELS)
+TEXT_MODEL = sd.DEFAULT_MODELS["text"]  # the text tab's default
 
 
 def process_cpu_s(pid: int) -> float:
@@ -138,7 +141,7 @@ def during_training(repeats: int = 8) -> None:
         timed(a, api)  # load the model
         idle = [timed(a, api) for _ in range(repeats)]
         trainer.predict(data_type="Image pairs", use_sample=True, upload=None, base="omniglot-cnn", epochs=50,
-                        patience=0, time_budget_s=120, api_name="/start_finetune")
+                        patience=0, time_budget_s=TrainConfig().time_budget_s, api_name="/start_finetune")
         time.sleep(3)
         busy = [timed(a, api) for _ in range(repeats)]
         trainer.predict(api_name="/cancel_finetune")
