@@ -192,3 +192,36 @@ def test_a_slow_first_load_does_not_hold_up_other_models(monkeypatch):
         gate.set()
         slow.join(30)
         common._load.cache_clear()
+
+
+def test_a_threshold_against_the_calibration_is_not_called_sure():
+    """The visitor's threshold calls a pair "same" that the model's calibration puts at 4 %: the headline
+    says it is the threshold's call, never "Same, 4 % sure"; a normal answer keeps its confidence."""
+    import siamese_demo as sd
+    from siamese_demo.ui import common
+
+    model = sd.load(sd.MODELS_DIR / "omniglot-cnn")
+    payload = {"same": True, "confidence": 0.04, "p_same": 0.04, "calibrated": True, "distance": 1.2,
+               "exact_distance": 1.2, "threshold": 1.5, "distance_kind": model.distance, "threshold_source": "yours"}
+    head = common.result_markdown(payload, model).splitlines()[0]
+    assert "by the threshold" in head and "4 %" in head and "sure" not in head, head
+    agreed = common.decide(payload, 1.0)  # a threshold below the distance: "different", 96 % sure
+    head = common.result_markdown(agreed, model).splitlines()[0]
+    assert "Different" in head and "96 % sure" in head, head
+
+
+def test_search_and_encoder_tables_show_each_models_p_same():
+    import siamese_demo as sd
+    from siamese_demo.ui import common
+
+    model = sd.load(sd.MODELS_DIR / "text-transformer")
+    a, b = "A man is playing a guitar.", "A man plays the guitar."
+    row = {r[0]: r for r in common.encoder_table(["text-transformer"], a, b, "text")}["text-transformer"]
+    col = common.ENCODER_COLUMNS.index("p(same)")
+    r = model.compare(a, b)
+    assert row[col] == round(r.p_same, 3)
+    assert row[common.ENCODER_COLUMNS.index("distance")] == sd.distances.round_distance(r.distance)
+    res = sd.search_candidates(model, a, [b, "Stocks fell sharply."])
+    rows = common.search_rows(res, model)
+    for h, got in zip(res.hits, rows):
+        assert got[common.SEARCH_COLUMNS.index("p(same)")] == round(model.p_same(h.distance)[0], 3)

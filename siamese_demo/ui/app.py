@@ -15,9 +15,9 @@ INTRO = """# Siamese networks: are these two the same?
 
 A Siamese network encodes both inputs with **one shared encoder** and measures the distance between
 the two embeddings: close means *same*, far means *different*. Conventions used everywhere here:
-distance lower = more similar; score in [0, 1], higher = more similar; a pair is called **same** when
-its distance is at most the model's threshold (chosen on validation data, movable below: your
-threshold is yours alone).
+distance lower = more similar; p(same) is the model's chance that a pair is the same, fitted to the distances
+of its validation pairs; a pair is called **same** when its distance is at most the model's threshold (chosen
+on validation data, movable below: your threshold is yours alone).
 """
 
 

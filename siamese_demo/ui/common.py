@@ -227,8 +227,12 @@ def result_markdown(payload: dict[str, Any], model) -> str:
                 f"threshold {format_distance(payload['threshold'])}), but do not trust it for inputs like these.")
     verdict = f"Same {one}" if same else f"Different {many}"
     mark = "✅ [same]" if same else "❌ [different]"
-    sure = f"{sure_percent(payload['confidence'])} sure" + ("" if payload["calibrated"] else " (a rough guess: this model "
-                                                                                   "has no calibration)")
+    if payload["confidence"] >= 0.5:
+        sure = f"{sure_percent(payload['confidence'])} sure" + ("" if payload["calibrated"] else
+                                                                " (a rough guess: this model has no calibration)")
+    else:  # a threshold (the visitor's) on the other side of where the model's calibration says 50 %
+        sure = (f"by the threshold, though the model's {'calibration' if payload['calibrated'] else 'rough guess'} "
+                f"gives only {sure_percent(payload['confidence'])} for that")
     rel = "at most" if same else "more than"
     if payload.get("threshold_source") == "yours":
         whose = (f"**your threshold** of {format_distance(payload['threshold'])} (the model's own is "
@@ -241,8 +245,7 @@ def result_markdown(payload: dict[str, Any], model) -> str:
         f"### {mark} {verdict}, {sure}\n\n"
         f"The two embeddings are {format_distance(payload['distance'])} apart ({payload['distance_kind']} distance), "
         f"{rel} {whose}.\n\n"
-        f"<small><abbr title='in [0, 1], higher = more alike; a display of the distance'>score</abbr> "
-        f"{payload['score']:.3f} · <abbr title='lower = more alike'>distance</abbr> {payload['distance']} · "
+        f"<small><abbr title='lower = more alike'>distance</abbr> {payload['distance']} · "
         f"<abbr title='same when distance is at most this'>threshold</abbr> {payload['threshold']} · "
         f"<abbr title='logistic fit of p(same | distance) on the model validation pairs'>p(same)</abbr> "
         f"{payload['p_same']:.2f}</small>"
@@ -289,12 +292,13 @@ def model_summary(name: str, model=None) -> str:
             + (f"; {head}." if head else "."))
 
 
-ENCODER_COLUMNS = ["model", "encoder", "score", "distance", "threshold", "decision", "parameters", "ms",
+ENCODER_COLUMNS = ["model", "encoder", "p(same)", "distance", "threshold", "decision", "parameters", "ms",
                    "held-out quality"]
 
 
 def encoder_table(models: list[str], a: Any, b: Any, modality: str) -> list[list]:
-    """Score one pair with every model of a tab: score, decision, parameters and time taken."""
+    """Score one pair with every model of a tab: p(same) (each model's own calibration, so the models can be
+    set side by side, unlike their distances), distance, decision, parameters and time taken."""
     import time
 
     rows = []
@@ -303,7 +307,7 @@ def encoder_table(models: list[str], a: Any, b: Any, modality: str) -> list[list
         t = time.perf_counter()
         r = model.compare(a, b)
         ms = (time.perf_counter() - t) * 1000
-        rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.score, 4),
+        rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.p_same, 3),
                      round_distance(r.distance), round_distance(r.threshold), "same" if r.same else "different",
                      f"{model.num_parameters():,}", round(ms, 1), catalogue.headline(name) or "-"])
     return rows
@@ -445,11 +449,18 @@ def error_markdown(title: str, message: str) -> str:
     return f"### ⚠️ [error] {title}\n\n{message}"
 
 
-SEARCH_COLUMNS = ["rank", "candidate", "distance", "score", "decision"]
+SEARCH_COLUMNS = ["rank", "candidate", "distance", "p(same)", "decision"]
 
 
-def search_rows(res) -> list[list]:
-    return [[h.rank, h.name, round_distance(h.distance), round(h.score, 3), h.decision] for h in res.hits]
+def search_rows(res, model) -> list[list]:
+    """The ranked candidates: distance, the model's p(same) for it, decision."""
+    return [[h.rank, h.name, round_distance(h.distance), round(model.p_same(h.distance)[0], 3), h.decision]
+            for h in res.hits]
+
+
+def _others_within(n: int) -> str:
+    return ("no other candidate is." if n == 0 else "1 other candidate is too." if n == 1 else
+            f"{n} other candidates are too.")
 
 
 def search_markdown(res, model) -> str:
@@ -462,7 +473,7 @@ def search_markdown(res, model) -> str:
                 + ("" if calibrated else " (a rough guess: this model has no calibration)")
                 + f"\n\nIts distance {format_distance(best.distance)} is within the threshold "
                 f"{format_distance(res.threshold)}; "
-                f"{sum(h.same for h in res.hits) - 1} other candidate(s) are too. Candidates ranked below.")
+                + _others_within(sum(h.same for h in res.hits) - 1) + " Candidates ranked below.")
     return (f"### ❌ [no match] No match among {len(res.hits)} candidates\n\nThe closest, **{best.name}**, is "
             f"{format_distance(best.distance)} away, more than the threshold {format_distance(res.threshold)}. "
             "Candidates ranked below.")

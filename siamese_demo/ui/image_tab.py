@@ -153,7 +153,7 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         q = _pick(query, sketch, "query")
         res, top = search_images(q, files, use_bundled, m, common.threshold_arg(use_saved_threshold, threshold, m))
         ha, hb, pa, pb = cached_explanation(image_occlusion, m, q, top)
-        return (res.to_dict(), common.search_markdown(res, m), common.search_rows(res),
+        return (res.to_dict(), common.search_markdown(res, m), common.search_rows(res, m),
                 heatmap_overlay(pa, ha), heatmap_overlay(pb, hb))
 
     common.wire_search(search_btn, common.friendly("search the gallery")(run_search),

@@ -68,7 +68,7 @@ def explain_series(a, b, model):
 
 
 def compare_encoders(file_a, text_a, file_b, text_b, models: list[str]) -> list[list]:
-    """Score the same pair with every series model: score, decision, parameters, time."""
+    """Score the same pair with every series model: p(same), distance, decision, parameters, time."""
     return common.encoder_table(models, *_pair(file_a, text_a, file_b, text_b), "timeseries")
 
 
@@ -142,7 +142,7 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
             items, names = [parse_series_text(t, name=n) for n, t in zip(names, texts)], list(names)
         res = search_candidates(m, query, items, names, common.threshold_arg(use_saved_threshold, threshold, m))
         fig = explain_series(query, items[res.hits[0].index], m)
-        return res.to_dict(), common.search_markdown(res, m), common.search_rows(res), fig
+        return res.to_dict(), common.search_markdown(res, m), common.search_rows(res, m), fig
 
     common.wire_search(search_btn, common.friendly("search the candidates")(run_search),
                        [file_a, text_a, cands, model, use_saved, thr],

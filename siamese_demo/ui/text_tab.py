@@ -52,7 +52,7 @@ def explain_texts(text_a: str, text_b: str, model):
 
 
 def compare_encoders(text_a: str, text_b: str, models: list[str]) -> list[list]:
-    """Score the same pair with every text model: score, decision, parameters, time."""
+    """Score the same pair with every text model: p(same), distance, decision, parameters, time."""
     check_text(text_a, "the first text"), check_text(text_b, "the second text")
     return common.encoder_table(models, text_a, text_b, "text")
 
@@ -125,7 +125,7 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         items = parse_candidates(candidates) or list(TEXT_GALLERY)
         res = search_candidates(m, query, items, items, common.threshold_arg(use_saved_threshold, threshold, m))
         ea, eb = explain_texts(query, items[res.hits[0].index], m)
-        return res.to_dict(), common.search_markdown(res, m), common.search_rows(res), ea, eb
+        return res.to_dict(), common.search_markdown(res, m), common.search_rows(res, m), ea, eb
 
     common.wire_search(search_btn, common.friendly("search the candidates")(run_search),
                        [text_a, cands, model, use_saved, thr],
