@@ -328,3 +328,19 @@ def test_signature_example_picks_the_signature_model(page):
     _wait(page, lambda: "Signature verification" in _visible_panel(page).text, shot="1400_signature_model")
     text = _compare_and_read(page, "1400_signature_result")
     assert "[same]" in text and "Same signer" in text
+
+
+def test_photo_example_picks_the_model_it_is_for(page):
+    """A photo example picks its model (the cat and the coffee cup: the ImageNet photo model), so the first
+    click answers instead of warning that the handwriting model does not know photos."""
+    from selenium.webdriver.common.by import By
+
+    _tab(page, "Images")
+    example = _wait(page, lambda: [e for e in _visible_panel(page).find_elements(By.CSS_SELECTOR, "button, td, tr")
+                                   if e.text.strip() == "a cat and a coffee cup"][0], shot="1400_photo_examples")
+    _click(page, example)
+    _wait(page, lambda: any(e.get_attribute("value") == "image-efficientnet-lite0"
+                            for e in _visible_panel(page).find_elements(By.CSS_SELECTOR, "input")),
+          shot="1400_photo_model")  # the picker shows it
+    text = _compare_and_read(page, "1400_photo_result")
+    assert "[different]" in text and "outside what this model knows" not in text

@@ -292,7 +292,8 @@ def model_summary(name: str, model=None) -> str:
             + (f"; {head}." if head else "."))
 
 
-ENCODER_COLUMNS = ["model", "encoder", "p(same)", "distance", "threshold", "decision", "parameters", "ms",
+# the answer first: on a phone the first two or three columns are what shows before scrolling sideways
+ENCODER_COLUMNS = ["model", "decision", "p(same)", "ms", "distance", "threshold", "parameters", "encoder",
                    "held-out quality"]
 
 
@@ -307,9 +308,12 @@ def encoder_table(models: list[str], a: Any, b: Any, modality: str) -> list[list
         t = time.perf_counter()
         r = model.compare(a, b)
         ms = (time.perf_counter() - t) * 1000
-        rows.append([name, type(model.encoder).__name__.replace("Encoder", ""), round(r.p_same, 3),
-                     round_distance(r.distance), round_distance(r.threshold), "same" if r.same else "different",
-                     f"{model.num_parameters():,}", round(ms, 1), catalogue.headline(name) or "-"])
+        row = {"model": name, "decision": "same" if r.same else "different", "p(same)": round(r.p_same, 3),
+               "ms": round(ms, 1), "distance": round_distance(r.distance), "threshold": round_distance(r.threshold),
+               "parameters": f"{model.num_parameters():,}",
+               "encoder": type(model.encoder).__name__.replace("Encoder", ""),
+               "held-out quality": catalogue.headline(name) or "-"}
+        rows.append([row[c] for c in ENCODER_COLUMNS])
     return rows
 
 
@@ -317,7 +321,8 @@ def encoder_comparison(title: str, what: str, inputs: list, compare: Callable, a
     """An accordion that scores the tab's inputs with every model of the tab, as a table."""
     with gr.Accordion(title, open=False):
         button = gr.Button(f"Score with every {what} encoder")
-        table = gr.Dataframe(headers=ENCODER_COLUMNS, interactive=False)
+        table = gr.Dataframe(headers=ENCODER_COLUMNS, interactive=False,
+                             label="Every model on this pair (on a phone, scroll sideways for more columns)")
     button.click(friendly("compare the encoders")(compare), inputs, table, api_name=api_name)
 
 
@@ -449,12 +454,12 @@ def error_markdown(title: str, message: str) -> str:
     return f"### ⚠️ [error] {title}\n\n{message}"
 
 
-SEARCH_COLUMNS = ["rank", "candidate", "distance", "p(same)", "decision"]
+SEARCH_COLUMNS = ["rank", "candidate", "decision", "p(same)", "distance"]
 
 
 def search_rows(res, model) -> list[list]:
     """The ranked candidates: distance, the model's p(same) for it, decision."""
-    return [[h.rank, h.name, round_distance(h.distance), round(model.p_same(h.distance)[0], 3), h.decision]
+    return [[h.rank, h.name, h.decision, round(model.p_same(h.distance)[0], 3), round_distance(h.distance)]
             for h in res.hits]
 
 

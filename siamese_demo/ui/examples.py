@@ -6,24 +6,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2] / "examples"
 
 
+HANDWRITING_MODEL, FACE_MODEL, PHOTO_MODEL = "omniglot-cnn", "face-efficientnet", "image-efficientnet-lite0"
+SIGNATURE_MODEL = "signature-efficientnet"
+
+
 def image_examples() -> list[list[str]]:
+    """Handwritten characters, each pair with the handwriting model (clicking one also picks it)."""
     d = ROOT / "images"
-    return [[str(d / "latin_c01_a.png"), str(d / "latin_c01_b.png")],
-            [str(d / "latin_c01_a.png"), str(d / "latin_c02_a.png")],
-            [str(d / "latin_c02_a.png"), str(d / "latin_c02_b.png")]]
+    return [[str(d / "latin_c01_a.png"), str(d / "latin_c01_b.png"), HANDWRITING_MODEL],
+            [str(d / "latin_c01_a.png"), str(d / "latin_c02_a.png"), HANDWRITING_MODEL],
+            [str(d / "latin_c02_a.png"), str(d / "latin_c02_b.png"), HANDWRITING_MODEL]]
 
 
 def photo_examples() -> tuple[list[list[str]], list[str]]:
-    """Photos for the photo and face models (scikit-image's sample photos: public domain / CC0), and their labels."""
+    """Photos for the photo and face models (scikit-image's sample photos: public domain / CC0), each pair with
+    the model it is for (clicking one also picks it), and their labels."""
     d = ROOT / "photos"
     a, mirrored, cat, coffee = (str(d / n) for n in ("astronaut.jpg", "astronaut_mirrored_darker.jpg",
                                                      "chelsea_cat.jpg", "coffee.jpg"))
-    return ([[a, mirrored], [a, cat], [cat, coffee]],
-            ["a face: one photo, mirrored and darker", "a face and a cat (a face model finds no face)",
+    return ([[a, mirrored, FACE_MODEL], [a, cat, FACE_MODEL], [cat, coffee, PHOTO_MODEL]],
+            ["a face: one photo, mirrored and darker", "a face and a cat (the face model finds no face)",
              "a cat and a coffee cup"])
-
-
-SIGNATURE_MODEL = "signature-efficientnet"
 
 
 def signature_examples() -> tuple[list[list[str]], list[str]]:
@@ -32,7 +35,7 @@ def signature_examples() -> tuple[list[list[str]], list[str]]:
     d = ROOT / "signatures"
     ref, genuine, forged, other = (str(d / f"{n}.png") for n in ("reference", "genuine", "forged", "other_hand"))
     return ([[ref, genuine, SIGNATURE_MODEL], [ref, forged, SIGNATURE_MODEL], [ref, other, SIGNATURE_MODEL]],
-            ["one signer, twice", "the signer and a shaky, careful copy", "the same name in another hand"])
+            ["one signer, twice", "the signer and a shaky, careful copy (a forgery)", "the same name in another hand"])
 
 
 def text_examples() -> list[list[str]]:

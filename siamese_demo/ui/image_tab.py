@@ -16,13 +16,14 @@ from siamese_demo.search import search_candidates
 
 from . import common
 from .components import SafeImage
-from .examples import (GALLERY, SIGNATURE_MODEL, image_examples, image_gallery, photo_examples,
-                       signature_examples)
+from .examples import (FACE_MODEL, GALLERY, HANDWRITING_MODEL, PHOTO_MODEL, SIGNATURE_MODEL, image_examples,
+                       image_gallery, photo_examples, signature_examples)
 
 EXPLAIN = ("**How the heatmaps are made (occlusion):** a square patch of one image is hidden (filled with "
            "its background) at every position, the distance to the other image is measured again, and red "
            "marks where hiding the patch made the two images look *less* alike. Red regions are what the "
-           "model matched.")
+           "model matched. Each map is drawn over the image as the model saw it: resized, and for a face model "
+           "cropped to the face it found.")
 
 
 def _pick(image: Any, sketch: Any, which: str) -> Any:
@@ -98,18 +99,23 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     btn = gr.Button("Compare", variant="primary")
     result_json, result_md, plot = common.result_area()
     with gr.Row():
-        heat_a = gr.Image(label="What matched in the first image, as the model saw it (a face model: the face crop)",
-                          interactive=False, height=220)
-        heat_b = gr.Image(label="What matched in the second image, as the model saw it", interactive=False,
-                          height=220)
+        heat_a = gr.Image(label="What matched: first image", interactive=False, height=220)
+        heat_b = gr.Image(label="What matched: second image", interactive=False, height=220)
     model, about, use_saved, thr = common.controls(tab_models)
     gr.Markdown(EXPLAIN)
-    gr.Examples(image_examples(), inputs=[img_a, img_b],
-                label="Handwriting examples, for omniglot-cnn (held-out alphabets, never seen in training; MIT licence)")
+    # each example pair also picks the model it is for (only models this tab offers)
+    writing = [e for e in image_examples() if e[2] in tab_models]
+    if writing:
+        gr.Examples(writing, inputs=[img_a, img_b, model],
+                    label=f"Handwriting examples, for {HANDWRITING_MODEL} (held-out alphabets, never seen in training; "
+                          "MIT licence)")
     photos, photo_labels = photo_examples()
-    gr.Examples(photos, inputs=[img_a, img_b], example_labels=photo_labels,
-                label="Photo examples, for face-efficientnet and image-efficientnet-lite0 (scikit-image's sample "
-                      "photos: NASA, public domain; CC0)")
+    shown = [k for k, e in enumerate(photos) if e[2] in tab_models]
+    if shown:
+        gr.Examples([photos[k] for k in shown], inputs=[img_a, img_b, model],
+                    example_labels=[photo_labels[k] for k in shown],
+                    label=f"Photo examples, for {FACE_MODEL} and {PHOTO_MODEL} (scikit-image's sample photos: NASA, "
+                          "public domain; CC0)")
     if SIGNATURE_MODEL in tab_models:
         signatures, signature_labels = signature_examples()
         gr.Examples(signatures, inputs=[img_a, img_b, model], example_labels=signature_labels,

@@ -90,11 +90,11 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
             text_a = gr.Textbox(label="First series: paste numbers", lines=3, placeholder="0.1, 0.5, 0.9, 0.4, ...",
                                 max_length=limits().series_paste_chars)
             file_a = gr.File(label="…or upload a CSV/TSV/TXT file (one column, or one column per channel)",
-                             file_types=[".csv", ".tsv", ".txt"], type="filepath", height=90)
+                             file_types=[".csv", ".tsv", ".txt"], type="filepath", height=130)
         with gr.Column(min_width=200):
             text_b = gr.Textbox(label="Second series: paste numbers", lines=3, max_length=limits().series_paste_chars)
             file_b = gr.File(label="…or upload a file", file_types=[".csv", ".tsv", ".txt"], type="filepath",
-                             height=90)
+                             height=130)
     btn = gr.Button("Compare", variant="primary")
     result_json, result_md, plot = common.result_area()
     series_plot = gr.Plot(label="The two series as the model sees them (shaded where they matched)")
