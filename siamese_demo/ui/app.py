@@ -27,6 +27,8 @@ CSS = """
 /* tables of numbers: never break a number or a header mid-word; scroll sideways instead */
 .prose table, .md table { display: block; overflow-x: auto; max-width: 100%; }
 .prose td, .prose th, .md td, .md th, .prose td code, .md td code { white-space: nowrap; word-break: keep-all; }
+/* phones: Plotly's toolbar (zoom, download) would cover the plot's label and title; the plot stays readable */
+@media (max-width: 560px) { .modebar-container { display: none !important; } }
 """
 
 
