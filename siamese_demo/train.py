@@ -418,7 +418,9 @@ def _fit(model, train, val, cfg: TrainConfig, callbacks, cancel) -> TrainResult:
 
     def train_step(items, labels) -> float | None:
         nonlocal step
-        with run_rng.active():  # dropout and mining draw from the run's state
+        # dropout and mining draw from the run's state: the forward pass and the loss hold the global generator,
+        # the backward pass and the update (which draw nothing) let other visitors' requests have it meanwhile
+        with run_rng.active():
             batch = {k: v.to(device, non_blocking=True) for k, v in model.preprocessor.collate(items).items()}
             labels = labels.to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
@@ -428,25 +430,25 @@ def _fit(model, train, val, cfg: TrainConfig, callbacks, cancel) -> TrainResult:
                     loss = _loss_for_pairs(model, emb[:half], emb[half:], labels, cfg, losses)
                 else:
                     loss = _loss_for_labels(model, emb, labels, cfg, losses, margin)
-            if loss is None:
-                if not distributed:
-                    return None
-                loss = emb.sum() * 0.0  # every process must run backward for DDP's all-reduce
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {epoch}, step {step}; "
-                                         "the run was stopped. Try a lower learning rate")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if distributed and model.head is not None:
-                dist_.average_gradients(model.head.parameters(), device)
-            if distributed and "cosface" in losses:
-                dist_.average_gradients(losses["cosface"].parameters(), device)
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            if step < cfg.warmup_steps:  # linear warm-up: step k of n runs at (k + 1) / n of the rate
-                for group, peak in zip(opt.param_groups, peak_lrs):
-                    group["lr"] = peak * (step + 1) / cfg.warmup_steps
-            opt.step()
+        if loss is None:
+            if not distributed:
+                return None
+            loss = emb.sum() * 0.0  # every process must run backward for DDP's all-reduce
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"the loss became {float(loss.detach())} at epoch {epoch}, step {step}; "
+                                     "the run was stopped. Try a lower learning rate")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if distributed and model.head is not None:
+            dist_.average_gradients(model.head.parameters(), device)
+        if distributed and "cosface" in losses:
+            dist_.average_gradients(losses["cosface"].parameters(), device)
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        if step < cfg.warmup_steps:  # linear warm-up: step k of n runs at (k + 1) / n of the rate
+            for group, peak in zip(opt.param_groups, peak_lrs):
+                group["lr"] = peak * (step + 1) / cfg.warmup_steps
+        opt.step()
         step += 1
         value = float(loss.detach())
         emit("step", epoch, step, {"loss": value, "lr": opt.param_groups[0]["lr"], "batch": len(items)})
