@@ -25,15 +25,17 @@ MAX_CANDIDATES = limits().search_candidates  # candidates per search (siamese_de
 CACHE_GALLERIES = 32     # candidate sets whose embeddings the shared cache keeps (least recently used go)
 
 
-def check_candidates(candidates: Sequence[Any]) -> list[Any]:
-    """The candidates as a list: at least one and at most :data:`MAX_CANDIDATES`, else a DataError."""
+def check_candidates(candidates: Sequence[Any], what: str = "candidates") -> list[Any]:
+    """The candidates (or ``what``: the references of a comparison) as a list: at least one and at most
+    :data:`MAX_CANDIDATES`, else a DataError."""
+    per = "per search" if what == "candidates" else "per comparison"
     if isinstance(candidates, (str, bytes)) or not hasattr(candidates, "__len__"):
-        raise DataError("candidates must be a list of items, one per candidate")
+        raise DataError(f"{what} must be a list of items, one per {what[:-1]}")
     items = list(candidates)
     if not items:
-        raise DataError("no candidates: give at least one item to search")
+        raise DataError(f"no {what}: give at least one item" + (" to search" if what == "candidates" else ""))
     if len(items) > MAX_CANDIDATES:
-        raise DataError(f"{len(items)} candidates is over the limit of {MAX_CANDIDATES} per search; "
+        raise DataError(f"{len(items)} {what} is over the limit of {MAX_CANDIDATES} {per}; "
                         f"give at most {MAX_CANDIDATES}")
     return items
 

@@ -24,6 +24,16 @@ MODALITIES = ("image", "text", "timeseries")
 DEFAULT_THRESHOLDS = {"euclidean": 1.0, "cosine": 0.5, "head": 0.5}
 
 
+def reference_mean(emb: np.ndarray, normalize: bool) -> np.ndarray:
+    """What a query is compared with when there are several references of one subject (a writer's genuine
+    signatures): the mean of their embeddings, L2-normalised again when the model normalises its embeddings.
+    ``emb``: (N, D) -> (D,)."""
+    centre = np.asarray(emb, dtype=np.float64).mean(0)
+    if normalize:
+        centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
+    return centre.astype(np.float32)
+
+
 def decide(distance: float, threshold: float, p_same: float) -> tuple[bool, float]:
     """The answer for a distance: same when ``distance <= threshold``, and how sure (p(same) for "same",
     1 - p(same) for "different"). The one rule, for a comparison and for a new threshold on a stored one."""
@@ -148,13 +158,16 @@ class SiameseModel(nn.Module):
         finally:
             self.train(was_training)
 
-    def p_same(self, distance: float) -> tuple[float, bool]:
-        """Calibrated probability of "same" at ``distance`` (logistic fit on validation pairs)."""
-        cal = self.info.get("calibration")
+    def p_same(self, distance: float, fitted: dict[str, Any] | None = None) -> tuple[float, bool]:
+        """Calibrated probability of "same" at ``distance`` (logistic fit on validation pairs). ``fitted``: a
+        threshold and calibration for another kind of distance (``info["references"]``: to the mean of several
+        references)."""
+        fitted = fitted or {}
+        cal = fitted.get("calibration") if fitted else self.info.get("calibration")
         if cal:
             z = cal["coef"] * distance + cal["intercept"]
             return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), True
-        thr = self.effective_threshold()
+        thr = fitted.get("threshold") or self.effective_threshold()
         scale = 0.15 * max(thr, 1e-6)  # relative to the threshold, whatever its scale
         z = (thr - distance) / scale
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), False
@@ -185,6 +198,33 @@ class SiameseModel(nn.Module):
             confidence=confidence, p_same=float(p), distance_kind=kind,
             calibrated=calibrated,
         )
+
+    def compare_to_references(self, references: Sequence[Any], query: Any,
+                              threshold: float | None = None) -> Comparison:
+        """Compare ``query`` with several ``references`` of one subject (a writer's known genuine signatures):
+        the distance from its embedding to the references' mean (:func:`reference_mean`), steadier than any one
+        of them. The threshold and calibration are those the model's recipe fitted to such distances on
+        validation data (``info["references"]``) when it has them, else its pair ones; ``threshold`` (distance
+        units) overrides."""
+        if self.head is not None:
+            raise DataError("this model scores pairs with a learned head, which takes two inputs, not a mean of "
+                            "several; compare the pairs one by one")
+        refs = check_candidates(references, "references")
+        tensors = self.prepare(refs + [query], [f"reference {i + 1}" for i in range(len(refs))] + ["the query"])
+        if self.modality == "timeseries" and len({t.shape[1] for t in tensors}) > 1:
+            raise DataError("the series have different channel counts; give them all the same channels")
+        emb = self.embed_tensors(tensors)
+        centre = torch.from_numpy(reference_mean(emb[:-1].numpy(), self.normalize))
+        d = float(self.distances_from_embeddings(emb[-1:], centre[None])[0])
+        fitted = self.info.get("references") or {}
+        thr = float(threshold) if threshold is not None else float(fitted.get("threshold") or
+                                                                   self.effective_threshold())
+        p, calibrated = self.p_same(d, fitted)
+        same, confidence = decide(d, thr, p)
+        kind = self.decision_kind
+        return Comparison(score=float(score_from_distance(d, kind)), distance=d, threshold=thr,
+                          threshold_score=float(score_from_distance(thr, kind)), same=same, confidence=confidence,
+                          p_same=float(p), distance_kind=kind, calibrated=calibrated)
 
     def rank(self, query: Any, candidates: Sequence[Any], threshold: float | None = None,
              cache: EmbeddingCache | None = None) -> list[tuple[int, float]]:

@@ -132,3 +132,35 @@ def test_decide_by_hand():
     same, confidence = decide(0.6, 0.5, 0.8)
     assert same is False and confidence == pytest.approx(0.2)
     assert decide(0.5, 0.5, 0.3) == (True, 0.3)  # at the threshold: same
+
+
+def test_compare_to_references_against_the_mean_by_hand():
+    """The distance to several references is the cosine distance from the query's embedding to the mean of
+    theirs, L2-normalised again (numpy by hand); the fitted threshold and calibration of info["references"] are
+    used when present, the pair ones otherwise."""
+    import copy
+
+    import siamese_demo as sd
+    from siamese_demo.errors import DataError
+
+    model = sd.load(sd.MODELS_DIR / "text-transformer")
+    refs, query = ["A man is playing a guitar.", "A man plays the guitar.", "Someone strums a guitar."], "A cat sleeps."
+    emb = model.embed(refs + [query]).astype(np.float64)
+    centre = emb[:3].mean(0)
+    centre /= np.linalg.norm(centre)
+    q = emb[3] / np.linalg.norm(emb[3])
+    by_hand = 1.0 - float(q @ centre)
+    r = model.compare_to_references(refs, query)
+    assert r.distance == pytest.approx(by_hand, abs=1e-5)
+    assert r.threshold == model.effective_threshold() and r.p_same == pytest.approx(model.p_same(r.distance)[0])
+    one = model.compare_to_references(refs[:1], query)  # one reference: the pair comparison
+    assert one.distance == pytest.approx(model.compare(refs[0], query).distance, abs=1e-5)
+    fitted = copy.deepcopy(model)
+    fitted.info["references"] = {"threshold": 0.123, "calibration": {"coef": -10.0, "intercept": 1.0}}
+    r2 = fitted.compare_to_references(refs, query)
+    assert r2.threshold == 0.123 and r2.same == (r2.distance <= 0.123)
+    assert r2.p_same == pytest.approx(1 / (1 + np.exp(-(-10.0 * r2.distance + 1.0))))
+    with pytest.raises(DataError, match="no references"):
+        model.compare_to_references([], query)
+    with pytest.raises(DataError, match="references is over the limit"):
+        model.compare_to_references(["x"] * 101, query)
