@@ -110,10 +110,12 @@ def _train(model, args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m siamese_demo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("compare", help="compare two items")
+    p = sub.add_parser("compare", help="compare two items, or one item with the mean of several references")
     p.add_argument("--model", required=True, help="shipped model name, checkpoint folder, or hub:ID")
-    p.add_argument("a")
-    p.add_argument("b")
+    p.add_argument("a", help="the first item; with --references, the questioned one")
+    p.add_argument("b", nargs="?", help="the second item (not with --references)")
+    p.add_argument("--references", nargs="+", metavar="REF",
+                   help="compare A with the mean of these references of one subject (a writer's genuine signatures)")
     p.add_argument("--threshold", type=float, default=None, help="override the saved threshold (distance)")
     p = sub.add_parser("embed", help="embed items")
     p.add_argument("--model", required=True)
@@ -145,7 +147,18 @@ def main(argv: list[str] | None = None) -> int:
             out: Any = sd.available_models()
         else:
             model = sd.load(args.base if args.command == "train" else args.model)
-            if args.command == "compare":
+            if args.command == "compare" and args.references:
+                if args.b is not None:
+                    parser.error("give one item to compare with --references, not two")
+                from .search import check_candidates
+
+                check_candidates(args.references, "references")  # refuse too many before reading any file
+                out = {**model.compare_to_references([_item(model, r) for r in args.references],
+                                                     _item(model, args.a), args.threshold).to_dict(),
+                       "references": len(args.references)}
+            elif args.command == "compare":
+                if args.b is None:
+                    parser.error("compare needs two items (or one and --references)")
                 out = model.compare(_item(model, args.a), _item(model, args.b), args.threshold).to_dict()
             elif args.command == "embed":
                 emb = model.embed([_item(model, a) for a in args.items])

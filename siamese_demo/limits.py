@@ -61,7 +61,7 @@ DESCRIPTIONS = {
     "csv_rows": "rows of a CSV dataset",
     "finetune_samples": "samples or pairs in a fine-tuning dataset",
     "train_seconds": "largest fine-tuning time budget (seconds)",
-    "search_candidates": "candidates in one one-against-many search (gallery size)",
+    "search_candidates": "candidates in one one-against-many search (gallery size), or references in one comparison",
     "visitor_ttl_s": "a visitor's models and files are deleted this many seconds after their last use",
     "download_ttl_s": "a download link works once, within this many seconds",
 }

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import siamese_demo as sd
 import synthetic as syn
@@ -106,3 +107,16 @@ def test_cli_train_on_a_pairs_csv_with_default_settings(tmp_path, capsys):
     assert "'pairs.csv'" in (out / "README.md").read_text()  # the card names the data used
     # as in the tab, a shipped base keeps its own distance (the distance setting is for from-scratch models)
     assert json.loads((out / "config.json").read_text())["distance"] == sd.load("text-transformer").distance
+
+
+def test_cli_compare_with_references_is_the_api_call(capsys):
+    refs, query = ["A man is playing a guitar.", "A man plays the guitar."], "A cat sleeps on the couch."
+    assert main(["compare", "--model", "text-transformer", query, "--references", *refs]) == 0
+    got = json.loads(capsys.readouterr().out)
+    want = sd.load(sd.MODELS_DIR / "text-transformer").compare_to_references(refs, query)
+    assert got["references"] == 2 and got["distance"] == pytest.approx(want.distance, abs=1e-6)
+    assert got["same"] == want.same
+    with pytest.raises(SystemExit):
+        main(["compare", "--model", "text-transformer", query, refs[0], "--references", *refs])
+    with pytest.raises(SystemExit):
+        main(["compare", "--model", "text-transformer", query])

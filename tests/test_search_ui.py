@@ -114,3 +114,20 @@ def test_text_tab_default_is_the_pretrained_model(client):
     out = client.predict("A man is playing a guitar.", "A man plays the guitar.", "text-minilm", True, 0.5,
                          api_name="/compare_texts")
     assert out[0]["same"] and out[0]["calibrated"]
+
+
+def test_image_compare_with_references_is_the_core_call_and_its_errors_are_plain(client):
+    import siamese_demo as sd
+
+    d = ROOT / "examples" / "signatures"
+    refs = [str(d / "reference.png"), str(d / "genuine.png")]
+    out = client.predict([handle_file(p) for p in refs], handle_file(str(d / "other_hand.png")), None,
+                         "signature-efficientnet", True, 0.5, api_name="/compare_image_references")
+    model = sd.load(sd.MODELS_DIR / "signature-efficientnet")
+    want = model.compare_to_references(refs, str(d / "other_hand.png"))
+    assert out[0]["references"] == 2 and out[0]["same"] == want.same
+    assert out[0]["distance"] == sd.distances.round_distance(want.distance)
+    assert "mean of the 2 references" in out[1]
+    with pytest.raises(AppError, match="no references"):
+        client.predict([], handle_file(str(d / "other_hand.png")), None, "signature-efficientnet", True, 0.5,
+                       api_name="/compare_image_references")

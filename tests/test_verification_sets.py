@@ -50,15 +50,18 @@ def test_signature_scores_are_the_mean_and_min_distance_to_the_first_five_genuin
         writers[f"w{w}"] = {"genuine": g, "forged": f}
     raw = RawPixels(16)
     got = signature_scores(raw, writers)
-    means, mins, labels = [], [], []
+    means, mins, centroids, labels = [], [], [], []
     for w in sorted(writers):
         refs, queries = writers[w]["genuine"][:5], writers[w]["genuine"][5:] + writers[w]["forged"]
         er, eq = raw.embed(refs), raw.embed(queries)
+        centre = er.astype(np.float64).mean(0)  # cosine: the centre's length does not matter
         for q in eq:
             d = [float(raw.distances_from_embeddings(q[None], r[None])[0]) for r in er]
             means.append(np.mean(d))
             mins.append(min(d))
+            centroids.append(1 - float(q @ centre) / (np.linalg.norm(q) * np.linalg.norm(centre)))
         labels += [1.0] * 2 + [0.0] * 3
     np.testing.assert_allclose(got["mean"], means, atol=1e-5)
     np.testing.assert_allclose(got["min"], mins, atol=1e-5)
+    np.testing.assert_allclose(got["centroid"], centroids, atol=1e-5)
     assert got["labels"].tolist() == labels

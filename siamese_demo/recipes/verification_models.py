@@ -207,7 +207,16 @@ def measure(task: str, embedder, groups: dict[str, Any], seed: int = 0) -> dict[
         return {"auc": ev.roc_auc(d, y), "pairs": (d, y)}
     s = signature_scores(embedder, groups)
     return {"auc": ev.roc_auc(s["mean"], s["labels"]), "auc_min": ev.roc_auc(s["min"], s["labels"]),
-            "pairs": (s["pair_distances"], s["pair_labels"])}
+            "auc_centroid": ev.roc_auc(s["centroid"], s["labels"]), "pairs": (s["pair_distances"], s["pair_labels"]),
+            "centroid_pairs": (s["centroid"], s["labels"])}
+
+
+def references_fit(distances: np.ndarray, labels: np.ndarray, policy: str, data: str) -> dict[str, Any]:
+    """Threshold and calibration for distances to the mean of several references (``info["references"]``, what
+    ``SiameseModel.compare_to_references`` decides with), chosen on validation queries by ``policy``."""
+    threshold = ev.choose_threshold(distances, labels, policy, TrainConfig().target_far)
+    return {"threshold": threshold, "calibration": ev.calibrate(distances, labels), "policy": policy, "data": data,
+            "validation_auc": round(ev.roc_auc(distances, labels), 4)}
 
 
 def _numbers(m: dict[str, Any]) -> dict[str, float]:
@@ -394,7 +403,8 @@ def faces_found(model: sd.SiameseModel, groups: dict[str, list[Path]]) -> list[i
 def table(task: str, rows: dict[str, dict[str, dict[str, Any]]], sets: dict[str, str]) -> str:
     """Markdown: one row per model, one column per held-out set (AUC)."""
     cols = list(sets)
-    extra = " (mean distance to 5 references; min distance in brackets)" if task == "signatures" else ""
+    extra = (" (mean distance to 5 references; in brackets: the min distance, and the distance to the references' "
+             "mean embedding, as the several-references comparison measures)") if task == "signatures" else ""
     out = ["| model | " + " | ".join(sets[c] for c in cols) + " |", "|---|" + "---|" * len(cols)]
     for name, per_set in rows.items():
         cells = []
@@ -402,7 +412,7 @@ def table(task: str, rows: dict[str, dict[str, dict[str, Any]]], sets: dict[str,
             m = per_set.get(c) or {}
             cell = f"{m['auc']:.3f}" if "auc" in m else "-"
             if "auc_min" in m:
-                cell += f" ({m['auc_min']:.3f})"
+                cell += f" ({m['auc_min']:.3f}" + (f"; {m['auc_centroid']:.3f}" if "auc_centroid" in m else "") + ")"
             cells.append(cell)
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(out) + (f"\n\nAUC{extra}." if extra else "")
@@ -458,6 +468,11 @@ def main(argv: list[str] | None = None) -> None:
     unit = "people" if task == "faces" else "writers"
     model.info["threshold_data"] = (f"{main_set} validation {unit} ({len(validation)} {unit}, "
                                     f"{len(val['pairs'][1])} pairs)")
+    if "centroid_pairs" in val:  # the several-references comparison: its own threshold and calibration
+        model.info["references"] = references_fit(*val["centroid_pairs"], args.threshold_policy,
+                                                  f"{main_set} validation {unit} ({len(validation)} {unit}, "
+                                                  f"{len(val['centroid_pairs'][1])} questioned signatures against "
+                                                  "the mean of their writer's first 5 genuine ones)")
 
     sets = {f"{k}:test": f"{k} test {unit} ({len(sp['test'])})" for k, sp in splits.items()}
     first = None
@@ -475,8 +490,10 @@ def main(argv: list[str] | None = None) -> None:
         if views:
             with_face_views(model)
         model.threshold = first.threshold
-        for key in ("threshold_policy", "threshold_data", "calibration", "validation_distances", "validation_metrics"):
-            model.info[key] = first.info[key]
+        for key in ("threshold_policy", "threshold_data", "calibration", "validation_distances", "validation_metrics",
+                    "references"):
+            if key in first.info:
+                model.info[key] = first.info[key]
         record["refit"] = {k: refit[k] for k in ("epochs_run", "seconds", "classes", "images")}
     imagenet = sd.load(IMAGENET_MODEL)
     ours_name = TASKS[task]["name"] + " (float32)"
@@ -554,6 +571,13 @@ def main(argv: list[str] | None = None) -> None:
                  + ". " + ("Chosen: the mean over the crop widths (the preprocessor cuts the widest crop, the "
                            "encoder the others from it, `CNNConfig.view_crops`)." if vc["chosen"] == "several" else
                            "Chosen: one crop.")]
+    if "references" in model.info:
+        ref = model.info["references"]
+        text += ["", "Against several references (`SiameseModel.compare_to_references`, the image tab's *several "
+                 "references* comparison): the distance from a signature to the mean of the references' embeddings, "
+                 f"with its own threshold ({format_distance(ref['threshold'])}, {ref['policy'].replace('_', ' ')}) "
+                 f"and calibration, chosen on {ref['data']} (validation AUC {ref['validation_auc']:.3f}); its test "
+                 "figures are the second number in brackets above."]
     if found:
         text += ["", "Faces found by the detector in the test photos: " + ", ".join(
             f"{k} {a} of {b}" for k, (a, b) in found.items()) + " (the others were compared by their centre)."]

@@ -234,17 +234,25 @@ def result_markdown(payload: dict[str, Any], model) -> str:
         sure = (f"by the threshold, though the model's {'calibration' if payload['calibrated'] else 'rough guess'} "
                 f"gives only {sure_percent(payload['confidence'])} for that")
     rel = "at most" if same else "more than"
+    fitted = model.info.get("references") if payload.get("references") else None
     if payload.get("threshold_source") == "yours":
         whose = (f"**your threshold** of {format_distance(payload['threshold'])} (the model's own is "
-                 f"{format_distance(model.effective_threshold())})")
+                 f"{format_distance(fitted['threshold'] if fitted else model.effective_threshold())})")
+    elif payload.get("references"):
+        whose = (f"the model's threshold for several references, {format_distance(payload['threshold'])}, chosen by "
+                 f"{fitted['policy'].replace('_', ' ')} on {fitted['data']}" if fitted else
+                 f"the model's pair threshold of {format_distance(payload['threshold'])} (none was fitted to "
+                 "several references for this model: a rough guide)")
     else:
         policy, where = model.info.get("threshold_policy"), model.info.get("threshold_data")
         whose = (f"the model's threshold of {format_distance(payload['threshold'])}"
                  + (f", chosen by {policy.replace('_', ' ')} on {where}" if policy else ", a default not chosen on data"))
+    apart = (f"The embedding is {format_distance(payload['distance'])} from the mean of the {payload['references']} "
+             "references' embeddings" if payload.get("references") else
+             f"The two embeddings are {format_distance(payload['distance'])} apart")
     return (
         f"### {mark} {verdict}, {sure}\n\n"
-        f"The two embeddings are {format_distance(payload['distance'])} apart ({payload['distance_kind']} distance), "
-        f"{rel} {whose}.\n\n"
+        f"{apart} ({payload['distance_kind']} distance), {rel} {whose}.\n\n"
         f"<small><abbr title='lower = more alike'>distance</abbr> {payload['distance']} · "
         f"<abbr title='same when distance is at most this'>threshold</abbr> {payload['threshold']} · "
         f"<abbr title='logistic fit of p(same | distance) on the model validation pairs'>p(same)</abbr> "
@@ -401,17 +409,19 @@ def _answer_inline(button, placeholder: Callable, targets: list, fn: Callable, i
     return done
 
 
-def wire_search(button, fn: Callable, inputs: list, outputs: list, name: str, stale_on: list) -> None:
-    """Search (/search_<name>): ``outputs`` are [ranking_json, answer_md, ...views]. The old ranking
-    goes away when the candidates change (``stale_on``; the query and the model are the comparison's
+def wire_search(button, fn: Callable, inputs: list, outputs: list, name: str, stale_on: list,
+                api_name: str | None = None, working: str = "*Searching…*") -> None:
+    """Search (/search_<name>, or ``api_name``): ``outputs`` are [ranking_json, answer_md, ...views]. The old
+    ranking goes away when the candidates change (``stale_on``; the query and the model are the comparison's
     inputs, whose listeners clear it too: ``wire_compare(also_clear=...)``); an error replaces it in the
-    answer's place, on its tab (not as a toast). Runs in the explanations' queue."""
+    answer's place, on its tab (not as a toast). Runs in the explanations' queue. The several-references
+    comparison is wired the same way."""
     rest = [None] * (len(outputs) - 2)
     for comp in stale_on:
         comp.change(lambda: (None, "", *rest), None, outputs, queue=False, show_progress="hidden",
                     api_visibility="private")
-    _answer_inline(button, lambda: (None, "*Searching…*", *rest), outputs, fn, inputs, outputs,
-                   lambda md: (None, md, *rest), api_name=f"search_{name}", concurrency_id="explain",
+    _answer_inline(button, lambda: (None, working, *rest), outputs, fn, inputs, outputs,
+                   lambda md: (None, md, *rest), api_name=api_name or f"search_{name}", concurrency_id="explain",
                    concurrency_limit=EXPLAIN_CONCURRENCY, show_progress="minimal")
 
 

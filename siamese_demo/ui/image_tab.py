@@ -54,6 +54,24 @@ def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_thresh
     return payload, common.result_markdown(payload, model), (a, b)
 
 
+def compare_image_references(references: list | None, query: Any, model_name: str, model,
+                             threshold: float | None = None) -> tuple[dict[str, Any], str]:
+    """The decision for a query image against several references of one subject (a writer's genuine
+    signatures): the distance to the mean of their embeddings (``SiameseModel.compare_to_references``)."""
+    if query is None:
+        raise DataError("the questioned image is missing: put it in the second image box (or draw it there)")
+    if not references:
+        raise DataError("no references: upload two or more images known to be of one subject")
+    paths = [str(getattr(f, "name", f)) for f in references]
+    r = model.compare_to_references(paths, query, threshold)
+    payload = common.result_payload(model_name, model, r, threshold is not None)
+    payload["references"] = len(paths)
+    better = common.photo_model_besides(model_name)
+    payload["warnings"] = [w for w in [image_warning(model, query, "questioned", better)]
+                           + [image_warning(model, p, f"reference {i + 1}", better) for i, p in enumerate(paths)] if w]
+    return payload, common.result_markdown(payload, model)
+
+
 def explain_images(image_a: Any, image_b: Any, model, sketch_a: Any = None, sketch_b: Any = None,
                    payload: dict | None = None):
     """Where the pair falls among the validation pairs, and occlusion heatmaps over both images."""
@@ -162,6 +180,28 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         return (res.to_dict(), common.search_markdown(res, m), common.search_rows(res, m),
                 heatmap_overlay(pa, ha), heatmap_overlay(pb, hb))
 
+    with gr.Accordion("Compare with several references (a writer's known signatures)", open=False):
+        gr.Markdown("Upload two or more **references** known to be of one subject, such as a writer's genuine "
+                    "signatures. The **second image** (or drawing) is the one in question: it is compared with the "
+                    "mean of the references' embeddings, which is steadier than any one of them. Where the model "
+                    "has a threshold fitted to such comparisons (the signature model does), it is used.")
+        refs = gr.File(label="References", file_count="multiple", file_types=["image"], type="filepath")
+        ref_btn = gr.Button("Compare with the references", variant="primary")
+        ref_md = gr.Markdown()
+
+    def run_references(files, image_b, sketch_b, model_name, use_saved_threshold=True, threshold=0.5,
+                       request: gr.Request = None):
+        """Compare the second image with the mean of several reference images (a writer's genuine signatures)."""
+        m = common.visitor_model(store, request, model_name, "image")
+        q = _pick(image_b, sketch_b, "second")
+        thr = common.threshold_arg(use_saved_threshold, threshold, m)
+        payload, md = compare_image_references(files, q, model_name, m, thr)
+        return common.public(payload), md
+
+    ref_json = gr.JSON(visible=False)
+    common.wire_search(ref_btn, common.friendly("compare with the references")(run_references),
+                       [refs, img_b, sk_b, model, use_saved, thr], [ref_json, ref_md], "images", stale_on=[refs],
+                       api_name="compare_image_references", working="*Comparing…*")
     common.wire_search(search_btn, common.friendly("search the gallery")(run_search),
                        [img_a, sk_a, gallery, bundled, model, use_saved, thr],
                        [gr.JSON(visible=False), search_md, search_table, sh_a, sh_b], "images",
@@ -169,6 +209,6 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     common.wire_compare(btn, common.friendly("compare the images")(run), inputs, [result_json, result_md, state],
                         common.friendly("explain the comparison")(explain), [state],
                         [plot, heat_a, heat_b], "images", stale_on=[img_a, img_b, sk_a, sk_b, model], priority=priority,
-                        also_clear=[search_md, search_table, sh_a, sh_b])
+                        also_clear=[search_md, search_table, sh_a, sh_b, ref_json, ref_md])
     common.wire_threshold(model, use_saved, thr, state, result_json, result_md, plot, about, "image", store)
     return model
