@@ -339,8 +339,9 @@ CARDS = {
                         "are turned to bright ink on a dark ground, cropped to the ink and padded to a square (the "
                         "signature keeps its aspect ratio), and embedded by an ImageNet EfficientNet-Lite0 "
                         "fine-tuned here to tell writers' genuine signatures from skilled forgeries of them; cosine "
-                        "distance. Compare a questioned signature with a known genuine one of the same writer; "
-                        "with several references, average the distances. A teaching model, not a forensic tool."),
+                        "distance. Compare a questioned signature with a known genuine one of the same writer, or "
+                        "with several (the several-references comparison: the mean of their embeddings). A teaching "
+                        "model, not a forensic tool."),
         "license": "apache-2.0 (weights: derived from EfficientNet-Lite0, Apache-2.0; trained on research-use signatures)",
         "training_data": ("Fine-tuned here on the train writers of SVC2004 (Yeung et al. 2004, research use; signatures "
                           "rendered from the pen trajectories, 20 genuine and 20 skilled forgeries per writer); the "
@@ -352,8 +353,8 @@ CARDS = {
         "description": ("Signature verification: is a signature the writer's own or a skilled forgery? The ImageNet "
                         "EfficientNet-Lite0, its weights as they are, {readout}; the input preparation and the "
                         "readout were chosen on signatures: {prep}; cosine distance. Compare a questioned signature "
-                        "with a known genuine one of the same writer; with several references, average the "
-                        "distances. Fine-tuning on the few writers available here did not beat the untrained network "
+                        "with a known genuine one of the same writer, or with several (the several-references "
+                        "comparison: the mean of their embeddings, with its own threshold). Fine-tuning on the few writers available here did not beat the untrained network "
                         "on validation writers (see the project README), so nothing was trained. A teaching model, "
                         "not a forensic tool: on writers it never saw it ranks a genuine signature above a skilled "
                         "forgery about {auc:.0%} of the time (see below)."),
