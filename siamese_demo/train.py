@@ -543,9 +543,12 @@ def _fit(model, train, val, cfg: TrainConfig, callbacks, cancel) -> TrainResult:
 
 
 def _set_threshold(model: SiameseModel, distances: np.ndarray, labels: np.ndarray, cfg: TrainConfig) -> None:
-    """Choose and store the decision threshold, the calibration and validation distance samples."""
+    """Choose and store the decision threshold, the calibration and validation distance samples. A threshold
+    fitted to the earlier weights for several references (``info["references"]``) no longer holds: dropped (the
+    several-references comparison then uses the new pair threshold, and says so)."""
     thr = ev.choose_threshold(distances, labels, cfg.threshold_policy, cfg.target_far)
     model.threshold = thr
+    model.info.pop("references", None)
     y = labels >= 0.5
     rng = np.random.default_rng(0)
     keep = lambda a: sorted(round_distances(rng.choice(a, size=min(len(a), 300), replace=False)))  # noqa: E731

@@ -164,3 +164,20 @@ def test_compare_to_references_against_the_mean_by_hand():
         model.compare_to_references([], query)
     with pytest.raises(DataError, match="references is over the limit"):
         model.compare_to_references(["x"] * 101, query)
+
+
+def test_a_new_threshold_drops_the_old_weights_references_fit():
+    """Fine-tuning chooses a new pair threshold for new weights; the several-references threshold fitted to the
+    old weights goes with it, so a fine-tuned signature model never decides with its base's."""
+    import siamese_demo as sd
+    from siamese_demo.train import TrainConfig, _set_threshold
+
+    model = sd.load(sd.MODELS_DIR / "signature-efficientnet")
+    assert "references" in model.info  # the shipped model has one
+    rng = np.random.default_rng(0)
+    d, y = rng.random(40), np.r_[np.ones(20), np.zeros(20)]
+    _set_threshold(model, d, y, TrainConfig())
+    assert "references" not in model.info
+    r = model.compare_to_references([str(sd.MODELS_DIR.parent / "examples" / "signatures" / "reference.png")],
+                                    str(sd.MODELS_DIR.parent / "examples" / "signatures" / "genuine.png"))
+    assert r.threshold == model.threshold
