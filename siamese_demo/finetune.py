@@ -176,8 +176,9 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
               "the base's own" if "mining" in trained else "semi-hard negatives: informative, rarely collapse")
     cnn = getattr(base.encoder, "config", None)
     if (trained or pretrained) and str(getattr(cnn, "backbone", None) or "").startswith("efficientnet"):
-        frozen = (AUTO_FROZEN_EFFICIENTNET, f"a trained EfficientNet: its stem and first {AUTO_FROZEN_EFFICIENTNET} of 7 "
-                  "blocks (edges, textures) kept fixed make a step about twice as fast, so the budget trains more (better on validation than 0, 1, 3 or 4)")
+        frozen = (AUTO_FROZEN_EFFICIENTNET, f"a trained EfficientNet: its stem and first {AUTO_FROZEN_EFFICIENTNET} "
+                  "of 7 blocks (edges, textures) kept fixed make a step about twice as fast, so the budget trains "
+                  "more (better on validation than 0, 1, 3 or 4)")
     else:
         frozen = (0, "every layer trains")
     graded = isinstance(data, PairSet) and data.graded

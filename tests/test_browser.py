@@ -191,6 +191,12 @@ def test_image_search_returns_a_ranked_list(page):
         _visible_panel(page).text), shot="1400_search")
     page.save_screenshot(str(SHOTS / "1400_search.png"))
     assert "Best match: korean_c03.png" in text
+    # the ranking decided at the saved threshold: unticking it marks the ranking stale
+    box = [lab for lab in _visible_panel(page).find_elements(By.TAG_NAME, "label")
+           if lab.text.strip() == "Use the model's saved threshold"][0]
+    _click(page, box)
+    _wait(page, lambda: "The threshold changed" in _visible_panel(page).text
+          and "Best match: korean_c03.png" not in _visible_panel(page).text, shot="1400_search_stale")
 
 
 def test_every_tab_is_reachable_on_a_phone(phone):

@@ -409,17 +409,24 @@ def _answer_inline(button, placeholder: Callable, targets: list, fn: Callable, i
     return done
 
 
+STALE_AT_THRESHOLD = "*The threshold changed: run it again for an answer at the new threshold.*"
+
+
 def wire_search(button, fn: Callable, inputs: list, outputs: list, name: str, stale_on: list,
-                api_name: str | None = None, working: str = "*Searching…*") -> None:
+                api_name: str | None = None, working: str = "*Searching…*", threshold_controls: tuple = ()) -> None:
     """Search (/search_<name>, or ``api_name``): ``outputs`` are [ranking_json, answer_md, ...views]. The old
     ranking goes away when the candidates change (``stale_on``; the query and the model are the comparison's
     inputs, whose listeners clear it too: ``wire_compare(also_clear=...)``); an error replaces it in the
     answer's place, on its tab (not as a toast). Runs in the explanations' queue. The several-references
-    comparison is wired the same way."""
+    comparison is wired the same way. ``threshold_controls`` (the slider, the saved-threshold box): moving one
+    marks the answer stale, since it decided at the old threshold."""
     rest = [None] * (len(outputs) - 2)
     for comp in stale_on:
         comp.change(lambda: (None, "", *rest), None, outputs, queue=False, show_progress="hidden",
                     api_visibility="private")
+    for comp, event in zip(threshold_controls, ("release", "input")):
+        getattr(comp, event)(lambda: (None, STALE_AT_THRESHOLD, *rest), None, outputs, queue=False,
+                             show_progress="hidden", api_visibility="private")
     _answer_inline(button, lambda: (None, working, *rest), outputs, fn, inputs, outputs,
                    lambda md: (None, md, *rest), api_name=api_name or f"search_{name}", concurrency_id="explain",
                    concurrency_limit=EXPLAIN_CONCURRENCY, show_progress="minimal")

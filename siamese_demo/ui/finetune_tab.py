@@ -409,9 +409,9 @@ def build(runner, store, links, compare_dropdowns: dict[str, gr.Dropdown]) -> No
         with gr.Column():
             base = gr.Dropdown(base_choices("image"), value=base_choices("image")[0], label="Start from (base model)",
                                allow_custom_value=True)  # choices change with the data type; checked in _base
-            split_mode = setting("split_mode", info=f"train / validation / test = {1 - VAL_FRACTION - TEST_FRACTION:.0%} / "
-                                 f"{VAL_FRACTION:.0%} / {TEST_FRACTION:.0%}; by class: test classes unseen; by "
-                                 "sample: stratified")
+            shares = f"{1 - VAL_FRACTION - TEST_FRACTION:.0%} / {VAL_FRACTION:.0%} / {TEST_FRACTION:.0%}"
+            split_mode = setting("split_mode", info=f"train / validation / test = {shares}; by class: test classes "
+                                 "unseen; by sample: stratified")
             # what a first run needs: the base (above), the loss and the time budget; the rest is Advanced
             loss = setting("loss", info="bce adds a pair classifier head on top of the encoder")
             setting("time_budget_s", step=10)

@@ -201,11 +201,12 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     ref_json = gr.JSON(visible=False)
     common.wire_search(ref_btn, common.friendly("compare with the references")(run_references),
                        [refs, img_b, sk_b, model, use_saved, thr], [ref_json, ref_md], "images", stale_on=[refs],
-                       api_name="compare_image_references", working="*Comparing…*")
+                       api_name="compare_image_references", working="*Comparing…*",
+                       threshold_controls=(thr, use_saved))
     common.wire_search(search_btn, common.friendly("search the gallery")(run_search),
                        [img_a, sk_a, gallery, bundled, model, use_saved, thr],
                        [gr.JSON(visible=False), search_md, search_table, sh_a, sh_b], "images",
-                       stale_on=[gallery, bundled])
+                       stale_on=[gallery, bundled], threshold_controls=(thr, use_saved))
     common.wire_compare(btn, common.friendly("compare the images")(run), inputs, [result_json, result_md, state],
                         common.friendly("explain the comparison")(explain), [state],
                         [plot, heat_a, heat_b], "images", stale_on=[img_a, img_b, sk_a, sk_b, model], priority=priority,

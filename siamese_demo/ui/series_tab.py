@@ -147,7 +147,7 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     common.wire_search(search_btn, common.friendly("search the candidates")(run_search),
                        [file_a, text_a, cands, model, use_saved, thr],
                        [gr.JSON(visible=False), search_md, search_table, search_plot], "series",
-                       stale_on=[cands])
+                       stale_on=[cands], threshold_controls=(thr, use_saved))
     common.wire_compare(btn, common.friendly("compare the series")(run),
                         [file_a, text_a, file_b, text_b, model, use_saved, thr],
                         [result_json, result_md, state], common.friendly("explain the comparison")(explain),

@@ -130,7 +130,7 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
     common.wire_search(search_btn, common.friendly("search the candidates")(run_search),
                        [text_a, cands, model, use_saved, thr],
                        [gr.JSON(visible=False), search_md, search_table, s_hl_a, s_hl_b], "texts",
-                       stale_on=[cands])
+                       stale_on=[cands], threshold_controls=(thr, use_saved))
     common.wire_compare(btn, common.friendly("compare the texts")(run), [text_a, text_b, model, use_saved, thr],
                         [result_json, result_md, state], common.friendly("explain the comparison")(explain),
                         [state], [plot, hl_a, hl_b], "texts", stale_on=[text_a, text_b, model],
