@@ -188,16 +188,17 @@ class SiameseModel(nn.Module):
                             f"{tb[0].shape[1]}); give both the same channels")
         emb = self.embed_tensors(ta + tb)
         d = float(self.distances_from_embeddings(emb[:1], emb[1:])[0])
-        thr = self.effective_threshold(threshold)
-        p, calibrated = self.p_same(d)
-        same, confidence = decide(d, thr, p)
+        return self._answer(d, self.effective_threshold(threshold))
+
+    def _answer(self, d: float, threshold: float, fitted: dict[str, Any] | None = None) -> Comparison:
+        """The :class:`Comparison` for distance ``d`` at ``threshold``, p(same) from the model's calibration
+        (``fitted``'s, for a distance to several references)."""
+        p, calibrated = self.p_same(d, fitted)
+        same, confidence = decide(d, threshold, p)
         kind = self.decision_kind
-        return Comparison(
-            score=float(score_from_distance(d, kind)), distance=d, threshold=thr,
-            threshold_score=float(score_from_distance(thr, kind)), same=same,
-            confidence=confidence, p_same=float(p), distance_kind=kind,
-            calibrated=calibrated,
-        )
+        return Comparison(score=float(score_from_distance(d, kind)), distance=d, threshold=threshold,
+                          threshold_score=float(score_from_distance(threshold, kind)), same=same,
+                          confidence=confidence, p_same=float(p), distance_kind=kind, calibrated=calibrated)
 
     def compare_to_references(self, references: Sequence[Any], query: Any,
                               threshold: float | None = None) -> Comparison:
@@ -219,12 +220,7 @@ class SiameseModel(nn.Module):
         fitted = self.info.get("references") or {}
         thr = float(threshold) if threshold is not None else float(fitted.get("threshold") or
                                                                    self.effective_threshold())
-        p, calibrated = self.p_same(d, fitted)
-        same, confidence = decide(d, thr, p)
-        kind = self.decision_kind
-        return Comparison(score=float(score_from_distance(d, kind)), distance=d, threshold=thr,
-                          threshold_score=float(score_from_distance(thr, kind)), same=same, confidence=confidence,
-                          p_same=float(p), distance_kind=kind, calibrated=calibrated)
+        return self._answer(d, thr, fitted)
 
     def rank(self, query: Any, candidates: Sequence[Any], threshold: float | None = None,
              cache: EmbeddingCache | None = None) -> list[tuple[int, float]]:

@@ -32,9 +32,8 @@ def test_a_run_that_ends_after_its_visitor_left_writes_nothing(tmp_path):
     assert list(store.root.iterdir()) == []
 
 
-def test_leave_during_a_write_deletes_after_the_write(tmp_path):
-    store = VisitorStore(root=tmp_path, sweep_s=0)
-    folder = store.folder("alice")
+def _writing(store, owner):
+    """A write into ``owner``'s folder that has started and waits for the returned event: (thread, release)."""
     started, release = threading.Event(), threading.Event()
 
     def slow_write(f):
@@ -43,9 +42,16 @@ def test_leave_during_a_write_deletes_after_the_write(tmp_path):
         (f / "model.zip").write_text("x")
         return f / "model.zip"
 
-    t = threading.Thread(target=lambda: store.write_in("alice", slow_write))
+    t = threading.Thread(target=lambda: store.write_in(owner, slow_write))
     t.start()
     started.wait(5)
+    return t, release
+
+
+def test_leave_during_a_write_deletes_after_the_write(tmp_path):
+    store = VisitorStore(root=tmp_path, sweep_s=0)
+    folder = store.folder("alice")
+    t, release = _writing(store, "alice")
     dropper = threading.Thread(target=store.drop, args=("alice",))
     dropper.start()
     time.sleep(0.1)
@@ -182,17 +188,7 @@ def test_explanations_wait_for_running_decisions():
 def test_expiry_during_a_write_deletes_after_the_write_and_spares_new_visitors(tmp_path):
     store = VisitorStore(ttl_s=0.05, root=tmp_path, sweep_s=0)
     folder = store.folder("alice")
-    started, release = threading.Event(), threading.Event()
-
-    def slow_write(f):
-        started.set()
-        release.wait(5)
-        (f / "model.zip").write_text("x")
-        return f / "model.zip"
-
-    t = threading.Thread(target=lambda: store.write_in("alice", slow_write))
-    t.start()
-    started.wait(5)
+    t, release = _writing(store, "alice")
     time.sleep(0.1)  # alice is now idle past the time-to-live
     sweeper = threading.Thread(target=store.sweep)
     sweeper.start()

@@ -132,8 +132,8 @@ def slider_settings(name: str | None, model=None) -> dict[str, float]:
     vd = cfg.get("info", {}).get("validation_distances", {})
     thr = cfg["threshold"] if cfg.get("threshold") is not None else DEFAULT_THRESHOLDS[kind]
     top = max(list(vd.get("positive", [])) + list(vd.get("negative", [])) + [thr * 2, 1e-6]) * 1.1
-    top = min(top, distance_range(kind)[1])  # a cosine distance is at most 2, a pair head's 1 - p at most 1
-    top = distance_range(kind)[1] if kind == "head" else top
+    highest = distance_range(kind)[1]  # a cosine distance is at most 2, a pair head's 1 - p at most 1
+    top = highest if kind == "head" else min(top, highest)
     return {"minimum": 0.0, "maximum": round_distance(top), "value": round_distance(thr),
             "step": float(f"{top / 200:.2g}")}
 

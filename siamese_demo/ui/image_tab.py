@@ -57,12 +57,9 @@ def compare_images(image_a: Any, image_b: Any, model_name: str, use_saved_thresh
 def compare_image_references(references: list | None, query: Any, model_name: str, model,
                              threshold: float | None = None) -> tuple[dict[str, Any], str]:
     """The decision for a query image against several references of one subject (a writer's genuine
-    signatures): the distance to the mean of their embeddings (``SiameseModel.compare_to_references``)."""
-    if query is None:
-        raise DataError("the questioned image is missing: put it in the second image box (or draw it there)")
-    if not references:
-        raise DataError("no references: upload two or more images known to be of one subject")
-    paths = [str(getattr(f, "name", f)) for f in references]
+    signatures): the distance to the mean of their embeddings (``SiameseModel.compare_to_references``, which
+    refuses none or too many)."""
+    paths = [str(getattr(f, "name", f)) for f in references or []]
     r = model.compare_to_references(paths, query, threshold)
     payload = common.result_payload(model_name, model, r, threshold is not None)
     payload["references"] = len(paths)
@@ -121,24 +118,19 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         heat_b = gr.Image(label="What matched: second image", interactive=False, height=220)
     model, about, use_saved, thr = common.controls(tab_models)
     gr.Markdown(EXPLAIN)
-    # each example pair also picks the model it is for (only models this tab offers)
-    writing = [e for e in image_examples() if e[2] in tab_models]
-    if writing:
-        gr.Examples(writing, inputs=[img_a, img_b, model],
-                    label=f"Handwriting examples, for {HANDWRITING_MODEL} (held-out alphabets, never seen in training; "
-                          "MIT licence)")
-    photos, photo_labels = photo_examples()
-    shown = [k for k, e in enumerate(photos) if e[2] in tab_models]
-    if shown:
-        gr.Examples([photos[k] for k in shown], inputs=[img_a, img_b, model],
-                    example_labels=[photo_labels[k] for k in shown],
-                    label=f"Photo examples, for {FACE_MODEL} and {PHOTO_MODEL} (scikit-image's sample photos: NASA, "
-                          "public domain; CC0)")
-    if SIGNATURE_MODEL in tab_models:
-        signatures, signature_labels = signature_examples()
-        gr.Examples(signatures, inputs=[img_a, img_b, model], example_labels=signature_labels,
-                    label=f"Signature examples, for {SIGNATURE_MODEL} (synthetic: drawn here from the public-domain "
-                          "Hershey script glyphs; its measured quality is on real signatures, see its card)")
+    # each example pair also picks the model it is for; only pairs for models this tab offers are shown
+    for rows, labels, title in (
+            (image_examples(), None, f"Handwriting examples, for {HANDWRITING_MODEL} (held-out alphabets, never seen "
+                                     "in training; MIT licence)"),
+            (*photo_examples(), f"Photo examples, for {FACE_MODEL} and {PHOTO_MODEL} (scikit-image's sample photos: "
+                                "NASA, public domain; CC0)"),
+            (*signature_examples(), f"Signature examples, for {SIGNATURE_MODEL} (synthetic: drawn here from the "
+                                    "public-domain Hershey script glyphs; its measured quality is on real signatures, "
+                                    "see its card)")):
+        shown = [k for k, row in enumerate(rows) if row[2] in tab_models]
+        if shown:
+            gr.Examples([rows[k] for k in shown], inputs=[img_a, img_b, model], label=title,
+                        example_labels=[labels[k] for k in shown] if labels else None)
     state = gr.State({})
 
     def run(image_a, image_b, model_name: str, use_saved_threshold: bool = True, threshold: float = 0.5,

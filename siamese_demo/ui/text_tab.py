@@ -9,7 +9,7 @@ from siamese_demo.errors import DataError
 from siamese_demo.explain import EXPLAINED_WORDS, word_contributions
 from siamese_demo.limits import limits
 from siamese_demo.preprocess import check_text
-from siamese_demo.search import search_candidates
+from siamese_demo.search import check_candidates, search_candidates
 
 from . import common
 from .examples import GALLERY, TEXT_GALLERY, text_examples
@@ -57,20 +57,25 @@ def compare_encoders(text_a: str, text_b: str, models: list[str]) -> list[list]:
     return common.encoder_table(models, text_a, text_b, "text")
 
 
+def candidates_chars() -> int:
+    """The most characters the candidates box takes: ``search_candidates`` lines of ``text_chars``."""
+    lim = limits()
+    return lim.search_candidates * (lim.text_chars + 1)
+
+
 def parse_candidates(text: str | None) -> list[str]:
     """One candidate per line (blank lines skipped). The size of the whole text and the number of lines are
     checked before any line is: at most ``search_candidates`` lines of at most ``text_chars`` characters."""
     if text is not None and not isinstance(text, str):
         raise DataError("candidates: expected text, one candidate per line")
-    lim = limits()
-    cap = lim.search_candidates * (lim.text_chars + 1)
+    cap = candidates_chars()
     if text and len(text) > cap:
+        lim = limits()
         raise DataError(f"candidates: {len(text):,} characters is over the limit of {cap:,} "
                         f"({lim.search_candidates} lines of at most {lim.text_chars:,} characters)")
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
-    if len(lines) > lim.search_candidates:
-        raise DataError(f"{len(lines)} candidates is over the limit of {lim.search_candidates} per search; "
-                        f"give at most {lim.search_candidates}")
+    if lines:
+        check_candidates(lines)  # the search's own count limit, before any line is checked
     for i, ln in enumerate(lines, start=1):
         check_text(ln, f"candidate {i}")
     return lines
@@ -110,7 +115,7 @@ def build(tab_models: list[str], store=None, priority=None) -> gr.Dropdown:
         gr.Markdown(f"The **first text** is the query. Candidates: one per line, or leave empty for "
                     f"{GALLERY['text']}.")
         cands = gr.Textbox(label="Candidates (one per line)", lines=5, placeholder="\n".join(TEXT_GALLERY[:3]),
-                           max_length=limits().search_candidates * (limits().text_chars + 1))
+                           max_length=candidates_chars())
         search_btn = gr.Button("Search", variant="primary")
         search_md = gr.Markdown()
         search_table = gr.Dataframe(headers=common.SEARCH_COLUMNS, interactive=False, wrap=True)
