@@ -23,6 +23,18 @@ def _source_line(src: dict[str, Any]) -> str:
             "in config.json)")
 
 
+def _encoder_line(enc: dict[str, Any]) -> str:
+    if enc["name"] == "ensemble":  # its members differ only in their weights (trained with other seeds)
+        first = enc["members"][0]
+        same = all(m == first for m in enc["members"])
+        return (f"- encoder: an ensemble of {len(enc['members'])} encoders (`ensemble`: their L2-normalised "
+                "embeddings concatenated, so a cosine similarity is the mean of theirs), "
+                + ("each" if same else "the first") + f" `{first['name']}` with "
+                + ", ".join(f"{k}={v}" for k, v in first.items() if k != "name"))
+    return f"- encoder: `{enc['name']}` with " + ", ".join(f"{k}={v}" for k, v in enc.items()
+                                                          if k not in ("name", "source"))
+
+
 def model_card(config: dict[str, Any], training: dict[str, Any] | None) -> str:
     info = config.get("info", {})
     card = info.get("card", {})
@@ -35,7 +47,7 @@ def model_card(config: dict[str, Any], training: dict[str, Any] | None) -> str:
         "## Use", "", "```python", "import siamese_demo", f"model = siamese_demo.load({name!r})",
         "result = model.compare(a, b)  # score, distance, threshold, same, confidence", "```", "",
         "## Architecture", "",
-        f"- encoder: `{enc['name']}` with " + ", ".join(f"{k}={v}" for k, v in enc.items() if k not in ("name", "source")),
+        _encoder_line(enc),
         *([_source_line(enc["source"])] if enc.get("source") else []),
         f"- parameters: {config['num_parameters']:,}",
         f"- distance: {config['distance']}{' (L2-normalised embeddings)' if config['normalize'] else ''}"

@@ -31,7 +31,10 @@ def _encoder_owns_weights(model: SiameseModel) -> bool:
 
 def _weights_in_file(encoder_config: dict[str, Any]) -> dict[str, Any]:
     """An encoder config whose weights all come from the checkpoint's file: ``pretrained`` off, so rebuilding
-    it never asks torchvision or timm for ImageNet weights (a download) that the file then overwrites."""
+    it never asks torchvision or timm for ImageNet weights (a download) that the file then overwrites (an
+    ensemble's members likewise)."""
+    if "members" in encoder_config:
+        return {**encoder_config, "members": [_weights_in_file(m) for m in encoder_config["members"]]}
     return {**encoder_config, "pretrained": False} if encoder_config.get("pretrained") else encoder_config
 
 

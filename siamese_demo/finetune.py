@@ -174,7 +174,8 @@ def auto_settings(base: SiameseModel, data: Samples | PairSet) -> dict[str, tupl
         augment = (True, "varied copies of the training items: the model cannot learn them by heart")
     mining = (trained.get("mining", "semihard"),
               "the base's own" if "mining" in trained else "semi-hard negatives: informative, rarely collapse")
-    cnn = getattr(base.encoder, "config", None)
+    first = base.encoder.members[0] if hasattr(base.encoder, "members") else base.encoder  # an ensemble: its members
+    cnn = getattr(first, "config", None)
     if (trained or pretrained) and str(getattr(cnn, "backbone", None) or "").startswith("efficientnet"):
         frozen = (AUTO_FROZEN_EFFICIENTNET, f"a trained EfficientNet: its stem and first {AUTO_FROZEN_EFFICIENTNET} "
                   "of 7 blocks (edges, textures) kept fixed make a step about twice as fast, so the budget trains "

@@ -34,6 +34,23 @@ def reference_mean(emb: np.ndarray, normalize: bool) -> np.ndarray:
     return centre.astype(np.float32)
 
 
+def reference_spread(distances: np.ndarray) -> float:
+    """How much several references of one subject differ among themselves: the mean of their pairwise
+    distances (``distances``: the k x k matrix; 0 for a single reference)."""
+    d = np.asarray(distances, dtype=np.float64)
+    k = d.shape[0]
+    return float(d[np.triu_indices(k, 1)].mean()) if k > 1 else 0.0
+
+
+def references_scale(spread: float, fitted: dict[str, Any]) -> float:
+    """What a distance to several references is divided by before the fitted threshold and calibration apply:
+    the references' :func:`reference_spread` plus the prior spread the recipe chose (``fitted["spread_prior"]``:
+    a writer whose signatures vary among themselves gets a wider threshold; the prior keeps two near-identical
+    references from narrowing it to nothing). 1.0 for a model fitted without it."""
+    prior = fitted.get("spread_prior")
+    return 1.0 if prior is None else float(spread) + float(prior)
+
+
 def decide(distance: float, threshold: float, p_same: float) -> tuple[bool, float]:
     """The answer for a distance: same when ``distance <= threshold``, and how sure (p(same) for "same",
     1 - p(same) for "different"). The one rule, for a comparison and for a new threshold on a stored one."""
@@ -205,8 +222,9 @@ class SiameseModel(nn.Module):
         """Compare ``query`` with several ``references`` of one subject (a writer's known genuine signatures):
         the distance from its embedding to the references' mean (:func:`reference_mean`), steadier than any one
         of them. The threshold and calibration are those the model's recipe fitted to such distances on
-        validation data (``info["references"]``) when it has them, else its pair ones; ``threshold`` (distance
-        units) overrides."""
+        validation data (``info["references"]``) when it has them, widened for references that differ among
+        themselves where it fitted them so (:func:`references_scale`), else its pair ones; ``threshold``
+        (distance units) overrides."""
         if self.head is not None:
             raise DataError("this model scores pairs with a learned head, which takes two inputs, not a mean of "
                             "several; compare the pairs one by one")
@@ -217,7 +235,16 @@ class SiameseModel(nn.Module):
         emb = self.embed_tensors(tensors)
         centre = torch.from_numpy(reference_mean(emb[:-1].numpy(), self.normalize))
         d = float(self.distances_from_embeddings(emb[-1:], centre[None])[0])
-        fitted = self.info.get("references") or {}
+        fitted = dict(self.info.get("references") or {})
+        if fitted.get("spread_prior") is not None and fitted.get("threshold") is not None:
+            # fitted to distance / scale: in distance units, these references' threshold and calibration
+            k = len(refs)
+            i, j = np.repeat(np.arange(k), k), np.tile(np.arange(k), k)
+            pairwise = self.distances_from_embeddings(emb[:-1][i], emb[:-1][j]).reshape(k, k)
+            scale = references_scale(reference_spread(pairwise), fitted)
+            fitted["threshold"] = float(fitted["threshold"]) * scale
+            if fitted.get("calibration"):
+                fitted["calibration"] = {**fitted["calibration"], "coef": fitted["calibration"]["coef"] / scale}
         thr = float(threshold) if threshold is not None else float(fitted.get("threshold") or
                                                                    self.effective_threshold())
         return self._answer(d, thr, fitted)

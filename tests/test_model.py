@@ -166,6 +166,35 @@ def test_compare_to_references_against_the_mean_by_hand():
         model.compare_to_references(["x"] * 101, query)
 
 
+def test_a_spread_prior_scales_the_references_threshold_and_calibration_by_hand():
+    """With ``spread_prior`` in info["references"], the fitted threshold and calibration are in units of the
+    distance divided by (the references' mean pairwise distance + the prior): the answer keeps the distance and
+    scales the threshold (numpy by hand); one reference has no spread, only the prior."""
+    import copy
+    import itertools
+
+    import siamese_demo as sd
+
+    model = copy.deepcopy(sd.load(sd.MODELS_DIR / "text-transformer"))
+    refs, query = ["A man is playing a guitar.", "A man plays the guitar.", "Someone strums a guitar."], "A cat sleeps."
+    model.info["references"] = {"threshold": 0.9, "calibration": {"coef": -4.0, "intercept": 2.0},
+                                "spread_prior": 0.02}
+    emb = model.embed(refs + [query]).astype(np.float64)
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    spread = np.mean([1 - unit[a] @ unit[b] for a, b in itertools.combinations(range(3), 2)])
+    centre = unit[:3].mean(0) if model.normalize else emb[:3].mean(0)
+    centre /= np.linalg.norm(centre)
+    d = 1 - unit[3] @ centre
+    r = model.compare_to_references(refs, query)
+    scale = spread + 0.02
+    assert r.distance == pytest.approx(d, abs=1e-5)
+    assert r.threshold == pytest.approx(0.9 * scale, rel=1e-4) and r.same == (d / scale <= 0.9)
+    assert r.p_same == pytest.approx(1 / (1 + np.exp(-(-4.0 * d / scale + 2.0))), rel=1e-4)
+    one = model.compare_to_references(refs[:1], query)
+    assert one.threshold == pytest.approx(0.9 * 0.02)
+    assert model.compare_to_references(refs, query, threshold=0.5).threshold == 0.5  # a threshold given: as given
+
+
 def test_a_new_threshold_drops_the_old_weights_references_fit():
     """Fine-tuning chooses a new pair threshold for new weights; the several-references threshold fitted to the
     old weights goes with it, so a fine-tuned signature model never decides with its base's."""
@@ -173,7 +202,8 @@ def test_a_new_threshold_drops_the_old_weights_references_fit():
     from siamese_demo.train import TrainConfig, _set_threshold
 
     model = sd.load(sd.MODELS_DIR / "signature-efficientnet")
-    assert "references" in model.info  # the shipped model has one
+    assert "references" in model.info  # the shipped model has one, scaled by the references' spread
+    assert model.info["references"]["spread_prior"] > 0
     rng = np.random.default_rng(0)
     d, y = rng.random(40), np.r_[np.ones(20), np.zeros(20)]
     _set_threshold(model, d, y, TrainConfig())

@@ -65,3 +65,16 @@ def test_signature_scores_are_the_mean_and_min_distance_to_the_first_five_genuin
     np.testing.assert_allclose(got["min"], mins, atol=1e-5)
     np.testing.assert_allclose(got["centroid"], centroids, atol=1e-5)
     assert got["labels"].tolist() == labels
+    # with a spread prior (info["references"]): the centroid distance divided by the references' mean pairwise
+    # distance plus the prior, as compare_to_references decides
+    raw.info = {"references": {"spread_prior": 0.05}}
+    scaled = signature_scores(raw, writers)
+    spreads = []
+    for w in sorted(writers):
+        er = raw.embed(writers[w]["genuine"][:5])
+        pair = [float(raw.distances_from_embeddings(er[a][None], er[b][None])[0])
+                for a, b in itertools.combinations(range(5), 2)]
+        spreads += [np.mean(pair)] * 5
+    np.testing.assert_allclose(scaled["spread"], spreads, atol=1e-6)
+    np.testing.assert_allclose(scaled["centroid_distance"], centroids, atol=1e-5)
+    np.testing.assert_allclose(scaled["centroid"], np.array(centroids) / (np.array(spreads) + 0.05), rtol=1e-4)

@@ -12,6 +12,7 @@ from typing import Any
 from torch import nn
 
 from .cnn import CNNConfig, CNNEncoder
+from .ensemble import EnsembleConfig, EnsembleEncoder
 from .lstm import LSTMConfig, LSTMEncoder
 from .transformer import TransformerConfig, TransformerEncoder
 
@@ -19,6 +20,7 @@ REGISTRY: dict[str, tuple[type, type[nn.Module]]] = {
     "cnn": (CNNConfig, CNNEncoder),
     "lstm": (LSTMConfig, LSTMEncoder),
     "transformer": (TransformerConfig, TransformerEncoder),
+    "ensemble": (EnsembleConfig, EnsembleEncoder),
 }
 
 
@@ -66,5 +68,5 @@ def encoder_from_dict(data: dict[str, Any]) -> nn.Module:
 __all__ = [
     "REGISTRY", "register", "make_config", "build_encoder", "encoder_name",
     "encoder_to_dict", "encoder_from_dict",
-    "CNNConfig", "CNNEncoder", "LSTMConfig", "LSTMEncoder", "TransformerConfig", "TransformerEncoder",
+    "CNNConfig", "CNNEncoder", "EnsembleConfig", "EnsembleEncoder", "LSTMConfig", "LSTMEncoder", "TransformerConfig", "TransformerEncoder",
 ]

@@ -18,7 +18,8 @@
    batches of 16 classes x 4 images: for faces a class is a person; for signatures it is one writer's genuine
    signatures or that writer's skilled forgeries (so the model learns what tells a forgery from its
    original, not only who wrote it). AdamW, one-cycle learning rate, a wall-clock budget; the epoch with the
-   best validation AUC is kept.
+   best validation AUC is kept. Faces train :data:`FACE_MEMBERS` such models with seeds seed, seed + 1, ... and
+   ship them as one ensemble (``EnsembleEncoder``: the mean of their cosine similarities; ``--members``).
 4. Preprocessing is the shipped model's, so the page compares what was measured: faces are found by the
    Haar cascade and cropped (``siamese_demo.faces``; the centre of the photo when none is found), 144 px
    RGB, embedded as the mean of the photo's and its mirror image's embeddings (validation AUC 0.879 -> 0.885
@@ -26,7 +27,7 @@
    kept), 224 px grey. Training sees augmented views (torchvision: crops, flips and grey copies of faces;
    small rotations, shifts, scales and thicker strokes of signatures).
 5. ``--refit``: the same schedule is run again on train + validation people and stopped at the chosen epoch
-   (more people to learn from); the threshold and calibration stay the first model's, chosen on validation
+   (each member at its own; more people to learn from); the threshold and calibration stay the first model's, chosen on validation
    people it never saw, and the card shows both models' test numbers.
 6. ``--epochs 0`` trains nothing (how the shipped signature model is made: fine-tuning did not beat the
    untrained network on validation writers): the input preparation and the readout, the pooled last layer or
@@ -56,12 +57,12 @@ import siamese_demo as sd
 from siamese_demo import evaluate as ev
 from siamese_demo.card import update_card
 from siamese_demo.distances import format_distance
-from siamese_demo.encoders import build_encoder
+from siamese_demo.encoders import EnsembleEncoder, build_encoder
 from siamese_demo.imagenet_weights import ARCHITECTURE, TF_LITE_MEAN, TF_LITE_STD, TF_OPTIONS, WHEEL, map_onto_timm
 from siamese_demo.imagenet_weights import load_verified
 from siamese_demo.losses import CosFaceLoss
 from siamese_demo.preprocess import ImagePreprocessor
-from siamese_demo.train import TrainConfig, _set_threshold
+from siamese_demo.train import TrainConfig, _set_threshold, seed_everything
 
 from . import environment, finish_folder, pretrained_args, start
 from .verification_sets import (RawPixels, face_distances, read_people, read_writers, signature_scores,
@@ -78,6 +79,7 @@ FACE_MARGIN = 0.13        # the face crop: 1.26 x the detector's box
 TRAIN_VIEW_MARGIN = 0.2   # training views are cut from a wider crop (1.4 x the box) ...
 TRAIN_VIEW_SCALE = (0.64, 1.0)  # ... by random squares of this share of its area (the centre 0.81 = the face crop)
 FACE_VIEW_MARGINS = [0.13, 0.10, 0.20]  # a trained face model may embed a photo as the mean over these crop widths
+FACE_MEMBERS = 3          # a trained face model is an ensemble of this many, trained with seeds seed, seed + 1, ...
 
 
 def preprocessor(task: str, train_view: bool = False) -> ImagePreprocessor:
@@ -126,9 +128,20 @@ def with_face_views(model: sd.SiameseModel) -> sd.SiameseModel:
     size, wide, narrow = TASKS["faces"]["size"], max(FACE_VIEW_MARGINS), min(FACE_VIEW_MARGINS)
     model.preprocessor = replace(model.preprocessor, face_margin=wide,
                                  size=round(size * (1 + 2 * wide) / (1 + 2 * narrow)))
-    model.encoder.config.view_crops = [(1 + 2 * m) / (1 + 2 * wide) for m in FACE_VIEW_MARGINS]
-    model.encoder.config.view_size = size
+    for encoder in getattr(model.encoder, "members", [model.encoder]):  # an ensemble: each of its members
+        encoder.config.view_crops = [(1 + 2 * m) / (1 + 2 * wide) for m in FACE_VIEW_MARGINS]
+        encoder.config.view_size = size
     return model
+
+
+def ensemble(models: list[sd.SiameseModel]) -> sd.SiameseModel:
+    """One model of several trained ones (same preprocessing): :class:`EnsembleEncoder` over their encoders, the
+    first one's preprocessor and info."""
+    if len(models) == 1:
+        return models[0]
+    first = models[0]
+    return sd.SiameseModel(EnsembleEncoder.of([m.encoder for m in models]).eval(), first.preprocessor, "image",
+                           "cosine", normalize=True, info=dict(first.info))
 
 
 def build(task: str, head: bool = True) -> sd.SiameseModel:
@@ -219,6 +232,18 @@ def references_fit(distances: np.ndarray, labels: np.ndarray, policy: str, data:
             "validation_auc": round(ev.roc_auc(distances, labels), 4)}
 
 
+def spread_choice(model: sd.SiameseModel, choosing: dict[str, Any]) -> dict[str, Any]:
+    """Whether the several-references comparison divides a query's distance to the references' mean by their
+    spread among themselves plus a prior (``siamese.references_scale``: a writer whose signatures vary gets a
+    wider threshold), chosen by AUC on the ``choosing`` writers; the prior is the median spread there."""
+    s = signature_scores(model, choosing)
+    prior = float(np.median(s["spread"]))
+    aucs = {"distance": ev.roc_auc(s["centroid_distance"], s["labels"]),
+            "scaled": ev.roc_auc(s["centroid_distance"] / (s["spread"] + prior), s["labels"])}
+    return {"validation_auc": {k: round(v, 4) for k, v in aucs.items()}, "spread_prior": float(f"{prior:.6g}"),
+            "chosen": "scaled" if aucs["scaled"] > aucs["distance"] else "distance"}
+
+
 def _numbers(m: dict[str, Any]) -> dict[str, float]:
     return {k: round(float(v), 4) for k, v in m.items() if isinstance(v, float)}
 
@@ -296,6 +321,45 @@ def train(task: str, model: sd.SiameseModel, items: list[Path], labels: np.ndarr
             "classes": n_classes, "images": len(items)}
 
 
+def ensemble_record(task: str, models: list[sd.SiameseModel], records: list[dict[str, Any]],
+                    validation: dict[str, Any]) -> dict[str, Any]:
+    """The record of an ensemble of separately trained ``models``: each member's record, and the validation AUC
+    of the first 1, 2, ... members together (one crop), so the card shows what each member added."""
+    by_count = {n: round(measure(task, ensemble(models[:n]), validation)["auc"], 4) for n in range(1, len(models) + 1)}
+    return {"members": records, "validation_auc_by_members": by_count, "best_val_auc": by_count[len(models)],
+            "best_epoch": [r["best_epoch"] for r in records], "base_val_auc": records[0]["base_val_auc"],
+            "epochs_run": [r["epochs_run"] for r in records], "seconds": round(sum(r["seconds"] for r in records), 1)}
+
+
+def _words(values: list) -> str:
+    values = [str(v) for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def training_words(record: dict[str, Any], seed: int) -> str:
+    """The card's account of a trained model's (or ensemble's) epochs, validation AUCs, time and refit."""
+    refit = record.get("refit")
+    if "members" in record:
+        m = record["members"]
+        text = (f"An ensemble of {len(m)} models trained apart on the train people (seeds "
+                f"{_words(range(seed, seed + len(m)))}; `EnsembleEncoder`: the mean of their cosine similarities): "
+                f"best epochs {_words(r['best_epoch'] for r in m)} (of {_words(r['epochs_run'] for r in m)} run), "
+                f"validation AUC alone {_words(format(r['best_val_auc'], '.3f') for r in m)}, the first "
+                f"{_words(record['validation_auc_by_members'])} together "
+                f"{_words(f'{v:.3f}' for v in record['validation_auc_by_members'].values())} (one crop; before "
+                f"fine-tuning {record['base_val_auc']:.3f}), {record['seconds']:.0f} s of training on a 2-core CPU.")
+    else:
+        text = (f"Best epoch {record['best_epoch']} of {record['epochs_run']} (validation AUC "
+                f"{record['best_val_auc']:.3f}; before fine-tuning {record['base_val_auc']:.3f}), "
+                f"{record['seconds']:.0f} s of training on a 2-core CPU.")
+    if refit:
+        epochs = refit["epochs_run"] if isinstance(refit["epochs_run"], int) else _words(refit["epochs_run"])
+        text += (f" Then refit: the same schedule on train + validation people ({refit['classes']} classes, "
+                 f"{refit['images']} images) for those {epochs} epochs, {refit['seconds']:.0f} s; the threshold and "
+                 "calibration are those chosen on the validation people by the model that never saw them.")
+    return text
+
+
 def untrained(task: str, model: sd.SiameseModel, choosing: dict[str, Any], log=print
               ) -> tuple[sd.SiameseModel, dict[str, Any]]:
     """No training (``--epochs 0``): choose how the ImageNet network reads the input (signatures: see
@@ -323,8 +387,8 @@ CARDS = {
     "faces": {
         "description": ("Face verification: are two photos of the same person? Each photo is searched for a face "
                         "(OpenCV's Haar cascade), cropped to it (the centre of the photo when no face is found; the "
-                        "page says so) and embedded by an ImageNet EfficientNet-Lite0 fine-tuned here on photos of "
-                        "people it never meets again; cosine distance. Made for frontal or near-frontal photos of "
+                        "page says so) and embedded by {networks} on photos of people it never meets again; "
+                        "{similarity}. Made for frontal or near-frontal photos of "
                         "adults; it was not trained on children, profiles, masks or drawings, and it is a teaching "
                         "model, not an identity check."),
         "license": "apache-2.0 (weights: derived from EfficientNet-Lite0, Apache-2.0; trained on research-use photos)",
@@ -429,12 +493,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--time-budget", type=float, default=900.0, help="seconds of training (checked after each epoch)")
     p.add_argument("--frozen-blocks", type=int, default=FROZEN_BLOCKS, help="blocks (of 7) that keep ImageNet's weights")
+    p.add_argument("--members", type=int, default=None,
+                   help=f"train this many models (seeds seed, seed + 1, ...) and ship them as one ensemble (the mean "
+                        f"of their cosine similarities); default {FACE_MEMBERS} for faces, 1 otherwise")
     p.add_argument("--refit", action="store_true",
                    help="then train again on train + validation people for the chosen epochs (threshold kept)")
     pretrained_args(p)
     args = p.parse_args(argv)
     start(args)
     task = args.task
+    members = args.members or (FACE_MEMBERS if task == "faces" and args.epochs > 0 else 1)
+    if members < 1 or (members > 1 and args.epochs <= 0):
+        p.error("--members: 1 or more, and more than 1 only for a trained model (--epochs > 0)")
     command = ("python -m siamese_demo.recipes.verification_models "
                + " ".join(argv if argv is not None else sys.argv[1:]))
     t0 = time.perf_counter()
@@ -448,11 +518,27 @@ def main(argv: list[str] | None = None) -> None:
     validation = splits[main_set]["validation"]
     print(f"{task}: {len(items)} training images in {len(classes)} classes; validation {len(validation)}, test "
           + ", ".join(f"{k} {len(sp['test'])}" for k, sp in splits.items()), flush=True)
-    if args.epochs > 0:
-        record = train(task, model, items, labels, validation, args.epochs, args.lr, args.time_budget, args.seed,
-                       log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks)
+    if args.epochs > 0:  # each member its own seed: its own head, batches and augmentation
+        trained_models, records = [], []
+        for k in range(members):
+            if k:
+                seed_everything(args.seed + k)
+                model = build(task)
+            if members > 1:
+                print(f"member {k + 1} of {members} (seed {args.seed + k})", flush=True)
+            records.append(train(task, model, items, labels, validation, args.epochs, args.lr, args.time_budget,
+                                 args.seed + k, log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks))
+            trained_models.append(model)
+        model = ensemble(trained_models)
+        record = records[0] if members == 1 else ensemble_record(task, trained_models, records, validation)
     else:  # nothing trained: the ImageNet features, read the way that does best on the train + validation writers
         model, record = untrained(task, model, train_groups | validation, log=lambda m: print(m, flush=True))
+    spread = {}  # the several-references comparison: a threshold widened by the references' spread?
+    if task == "signatures":
+        record["references_choice"] = spread_choice(model, train_groups | validation)
+        if record["references_choice"]["chosen"] == "scaled":
+            spread = {"spread_prior": record["references_choice"]["spread_prior"]}
+            model.info["references"] = dict(spread)  # so that measure() scores as compare_to_references will
     views = False
     if task == "faces" and args.epochs > 0:  # one crop or the mean over several widths: chosen on validation
         one = record["best_val_auc"]
@@ -470,10 +556,11 @@ def main(argv: list[str] | None = None) -> None:
     model.info["threshold_data"] = (f"{main_set} validation {unit} ({len(validation)} {unit}, "
                                     f"{len(val['pairs'][1])} pairs)")
     if "centroid_pairs" in val:  # the several-references comparison: its own threshold and calibration
-        model.info["references"] = references_fit(*val["centroid_pairs"], args.threshold_policy,
-                                                  f"{main_set} validation {unit} ({len(validation)} {unit}, "
-                                                  f"{len(val['centroid_pairs'][1])} questioned signatures against "
-                                                  "the mean of their writer's first 5 genuine ones)")
+        # (_set_threshold dropped info["references"]: a new pair threshold, as after fine-tuning)
+        model.info["references"] = spread | references_fit(
+            *val["centroid_pairs"], args.threshold_policy,
+            f"{main_set} validation {unit} ({len(validation)} {unit}, {len(val['centroid_pairs'][1])} questioned "
+            "signatures against the mean of their writer's first 5 genuine ones)")
 
     sets = {f"{k}:test": f"{k} test {unit} ({len(sp['test'])})" for k, sp in splits.items()}
     first = None
@@ -483,11 +570,19 @@ def main(argv: list[str] | None = None) -> None:
         first = model
         refit_groups = train_groups | {f"{k}/{n}": v for k, sp in splits.items() for n, v in sp["validation"].items()}
         items, labels, classes = training_items(task, refit_groups)
-        print(f"refit: {len(items)} images in {len(classes)} classes, {record['best_epoch']} epochs", flush=True)
-        model = build(task)
-        refit = train(task, model, items, labels, None, args.epochs, args.lr, args.time_budget, args.seed,
-                      log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks,
-                      stop_after=record["best_epoch"])
+        refit_models, refits = [], []
+        for k, member in enumerate(records):
+            seed_everything(args.seed + k)
+            print(f"refit{f' member {k + 1}' if members > 1 else ''}: {len(items)} images in {len(classes)} "
+                  f"classes, {member['best_epoch']} epochs", flush=True)
+            refit_models.append(build(task))
+            refits.append(train(task, refit_models[-1], items, labels, None, args.epochs, args.lr, args.time_budget,
+                                args.seed + k, log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks,
+                                stop_after=max(1, member["best_epoch"])))
+        model = ensemble(refit_models)
+        refit = {"epochs_run": [r["epochs_run"] for r in refits] if members > 1 else refits[0]["epochs_run"],
+                 "seconds": round(sum(r["seconds"] for r in refits), 1), "classes": refits[0]["classes"],
+                 "images": refits[0]["images"]}
         if views:
             with_face_views(model)
         model.threshold = first.threshold
@@ -495,7 +590,7 @@ def main(argv: list[str] | None = None) -> None:
                     "references"):
             if key in first.info:
                 model.info[key] = first.info[key]
-        record["refit"] = {k: refit[k] for k in ("epochs_run", "seconds", "classes", "images")}
+        record["refit"] = refit
     imagenet = sd.load(IMAGENET_MODEL)
     ours_name = TASKS[task]["name"] + " (float32)"
     rows: dict[str, dict[str, dict[str, Any]]] = {ours_name: {}, "image-efficientnet-lite0 "
@@ -538,6 +633,12 @@ def main(argv: list[str] | None = None) -> None:
     } | record
     if trained or task != "signatures":
         card = dict(CARDS[task])
+        if task == "faces":
+            card["description"] = card["description"].format(
+                networks=(f"{members} ImageNet EfficientNet-Lite0 networks fine-tuned here, each from its own random "
+                          "start," if members > 1 else "an ImageNet EfficientNet-Lite0 fine-tuned here"),
+                similarity=("the pair's cosine similarity is the mean of the networks' (an ensemble)" if members > 1
+                            else "cosine distance"))
     else:
         card = untrained_card(record["preprocessing_choice"]["chosen"], ours["auc"])
     if first is not None:
@@ -554,13 +655,7 @@ def main(argv: list[str] | None = None) -> None:
             table(task, rows, sets), "",
             f"Accuracy at the saved threshold ({format_distance(model.threshold)}, chosen on validation pairs): "
             f"{accuracy:.3f} on {main_set}'s test pairs. "
-            + (f"Best epoch {record['best_epoch']} of {record['epochs_run']} (validation AUC "
-               f"{record['best_val_auc']:.3f}; before fine-tuning {record['base_val_auc']:.3f}), {record['seconds']:.0f} s "
-               "of training on a 2-core CPU."
-               + (f" Then refit: the same schedule on train + validation people ({record['refit']['classes']} "
-                  f"classes, {record['refit']['images']} images) for those {record['refit']['epochs_run']} epochs, "
-                  f"{record['refit']['seconds']:.0f} s; the threshold and calibration are the first model's, chosen "
-                  "on the validation people it never saw." if "refit" in record else "") if trained else
+            + (training_words(record, args.seed) if trained else
                "Nothing was trained; the input preparation and the readout were chosen on the train and "
                "validation writers (AUC, mean distance to 5 references): " + "; ".join(
                    f"{k}: {v:.3f}" for k, v in record["preprocessing_choice"]["validation_auc"].items())
@@ -574,9 +669,20 @@ def main(argv: list[str] | None = None) -> None:
                            "Chosen: one crop.")]
     if "references" in model.info:
         ref = model.info["references"]
+        choice = record.get("references_choice")
+        scaled = ("" if not choice else
+                  f" divided by the references' spread among themselves (the mean of their pairwise distances) plus "
+                  f"{format_distance(choice['spread_prior'])}, the median spread of the train and validation "
+                  "writers' references, so that a writer whose signatures vary gets a wider threshold (chosen on "
+                  f"those writers: AUC {choice['validation_auc']['scaled']:.3f} against "
+                  f"{choice['validation_auc']['distance']:.3f} undivided)"
+                  if choice["chosen"] == "scaled" else
+                  f" (dividing it by the references' spread was not chosen on the train and validation writers: "
+                  + ", ".join(f"AUC {v:.3f} {k}" for k, v in choice["validation_auc"].items()) + ")")
         text += ["", "Against several references (`SiameseModel.compare_to_references`, the image tab's *several "
-                 "references* comparison): the distance from a signature to the mean of the references' embeddings, "
-                 f"with its own threshold ({format_distance(ref['threshold'])}, {ref['policy'].replace('_', ' ')}) "
+                 "references* comparison): the distance from a signature to the mean of the references' embeddings"
+                 f"{scaled}, with its own threshold ({format_distance(ref['threshold'])}, "
+                 f"{ref['policy'].replace('_', ' ')}) "
                  f"and calibration, chosen on {ref['data']} (validation AUC {ref['validation_auc']:.3f}); its test "
                  "figures are the second number in brackets above."]
     if found:

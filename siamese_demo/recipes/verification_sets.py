@@ -135,13 +135,16 @@ def signature_splits(root: str | Path, seed: int = 0) -> dict[str, dict[str, dic
 def signature_scores(embedder: Embedder, writers: dict[str, dict[str, list[Path]]],
                      references: int = 5) -> dict[str, np.ndarray]:
     """Each non-reference genuine signature and each forgery against its writer's first ``references``
-    genuine signatures: ``mean`` and ``min`` distance to them, ``centroid``: the distance to their mean
-    embedding (``siamese.reference_mean``, as ``SiameseModel.compare_to_references`` compares), and ``labels``
-    (1 = genuine); and each single query-reference distance (``pair_distances``, query by query) with its label
-    (``pair_labels``)."""
-    from siamese_demo.siamese import reference_mean
+    genuine signatures: ``mean`` and ``min`` distance to them, ``centroid``: what
+    ``SiameseModel.compare_to_references`` decides with (the distance to their mean embedding,
+    ``siamese.reference_mean``, divided by ``siamese.references_scale`` where the model's ``info["references"]``
+    has a spread prior), ``centroid_distance``: that distance undivided, ``spread``: the query's writer's
+    ``siamese.reference_spread``, and ``labels`` (1 = genuine); and each single query-reference distance
+    (``pair_distances``, query by query) with its label (``pair_labels``)."""
+    from siamese_demo.siamese import reference_mean, reference_spread, references_scale
 
-    means, mins, centroids, labels, pairs, pair_labels = [], [], [], [], [], []
+    fitted = (getattr(embedder, "info", None) or {}).get("references") or {}
+    means, mins, centroids, spreads, labels, pairs, pair_labels = [], [], [], [], [], [], []
     for name in sorted(writers):
         genuine, forged = writers[name]["genuine"], writers[name]["forged"]
         refs, queries = genuine[:references], genuine[references:] + forged
@@ -153,11 +156,17 @@ def signature_scores(embedder: Embedder, writers: dict[str, dict[str, list[Path]
         mins.append(d.min(1))
         centre = reference_mean(er, bool(getattr(embedder, "normalize", False)))
         centroids.append(np.asarray(embedder.distances_from_embeddings(eq, np.tile(centre, (len(eq), 1)))))
+        k = len(er)
+        among = np.asarray(embedder.distances_from_embeddings(np.repeat(er, k, axis=0), np.tile(er, (k, 1))))
+        spreads.append(np.full(len(eq), reference_spread(among.reshape(k, k))))
         labels.append(np.r_[np.ones(len(genuine) - len(refs)), np.zeros(len(forged))])
         pairs.append(d.reshape(-1))
         pair_labels.append(np.repeat(labels[-1], len(refs)))
     return {"mean": np.concatenate(means).astype(np.float32), "min": np.concatenate(mins).astype(np.float32),
-            "centroid": np.concatenate(centroids).astype(np.float32),
+            "centroid": (np.concatenate(centroids) / np.array([references_scale(x, fitted)
+                                                               for x in np.concatenate(spreads)])).astype(np.float32),
+            "centroid_distance": np.concatenate(centroids).astype(np.float32),
+            "spread": np.concatenate(spreads).astype(np.float32),
             "labels": np.concatenate(labels).astype(np.float32),
             "pair_distances": np.concatenate(pairs).astype(np.float32),
             "pair_labels": np.concatenate(pair_labels).astype(np.float32)}

@@ -63,6 +63,9 @@ def compare_image_references(references: list | None, query: Any, model_name: st
     r = model.compare_to_references(paths, query, threshold)
     payload = common.result_payload(model_name, model, r, threshold is not None)
     payload["references"] = len(paths)
+    if threshold is None and (model.info.get("references") or {}).get("spread_prior") is not None:
+        payload["notes"] = ["The threshold is the model's, widened or narrowed for how much these references "
+                            "differ from each other: a writer whose signatures vary is allowed more variation."]
     better = common.photo_model_besides(model_name)
     payload["warnings"] = [w for w in [image_warning(model, query, "questioned", better)]
                            + [image_warning(model, p, f"reference {i + 1}", better) for i, p in enumerate(paths)] if w]
