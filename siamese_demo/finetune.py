@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from . import evaluate as ev
 from .augment import AugmentConfig
@@ -453,6 +454,16 @@ def refit(start: SiameseModel, data: Samples | PairSet, val: Samples | PairSet, 
     return fit(start, data, val, dataclasses.replace(cfg, early_stopping_patience=0, **length), callbacks, cancel)
 
 
+def _unchanged(model: SiameseModel, base: SiameseModel) -> bool:
+    """Whether ``model`` computes what ``base`` does: the same weights, distance, head and preprocessing (a run
+    that kept its base's weights)."""
+    if (model.distance != base.distance or (model.head is None) != (base.head is None)
+            or model.preprocessor.to_dict() != base.preprocessor.to_dict()):
+        return False
+    a, b = model.state_dict(), base.state_dict()
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | None = None,
              callbacks: Sequence[Callback] = (), cancel: threading.Event | None = None,
              split_mode: str = "auto", base_name: str = "base", distance: str | None = None,
@@ -534,6 +545,8 @@ def finetune(base: SiameseModel, data: Samples | PairSet, config: TrainConfig | 
     after = assess(model, val, test, *policy, seed=cfg.seed, val_pairs=after_val)
     wall = time.perf_counter() - started
     _set_threshold(model, after.val_distances, after.val_labels, cfg)  # the report's threshold, saved
+    if "references" in base.info and _unchanged(model, base):  # the base kept as it was: its several-references
+        model.info["references"] = copy.deepcopy(base.info["references"])  # fit still holds for these weights
     labels = test.labels if isinstance(test, Samples) else None
     report: dict[str, Any] = {
         "base_model": base_name, "data_source": data_source, "new_head": new_head,

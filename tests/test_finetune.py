@@ -297,10 +297,14 @@ def test_a_run_whose_base_stays_best_says_so_and_keeps_the_report_threshold(tmp_
 
     data = _series_data()
     base = tiny_model("timeseries")
+    base.info["references"] = {"threshold": 0.4, "spread_prior": 0.01}  # fitted to these weights
     cfg = default_config(base, data, epochs=3, lr=1e-12, early_stopping_patience=0, seed=0)
     res = finetune(base, data, cfg, readout="keep", data_source="a test set")
     out = res.report["outcome"]
     assert res.report["best_epoch"] == 0 and out["kept_base"] and not out["improved"]
+    # the weights are the base's, so the base's several-references fit still holds and is kept
+    assert res.model.info["references"] == base.info["references"]
+    assert res.model.info["references"] is not base.info["references"]
     assert out["text"].startswith("No improvement: the base model stayed best")
     assert report_markdown(res.report).startswith("**No improvement")
     # one threshold: the report's (chosen on validation) is the model's and the saved config's
@@ -343,3 +347,22 @@ def test_refit_trains_again_on_training_and_validation_for_the_chosen_length():
     assert (part.record["config"]["epochs"], part.record["steps"]) == (1, 2)  # half of ceil(60 / 16) = 4 steps
     whole = refit(tiny_model("timeseries", "lstm"), train, val, short, 2.4)
     assert whole.record["config"]["epochs"] == 2 and whole.record["steps"] == 2 * 4
+
+
+def test_unchanged_means_the_same_weights_distance_head_and_preprocessing():
+    import copy
+
+    import torch
+
+    from siamese_demo.finetune import _unchanged
+
+    base = tiny_model("timeseries")
+    same = copy.deepcopy(base)
+    assert _unchanged(same, base)
+    moved = copy.deepcopy(base)
+    with torch.no_grad():
+        next(moved.parameters()).view(-1)[0] += 1e-6
+    assert not _unchanged(moved, base)
+    other = copy.deepcopy(base)
+    other.distance = "cosine" if base.distance != "cosine" else "euclidean"
+    assert not _unchanged(other, base)
