@@ -1,5 +1,8 @@
 """Checkpoint folders: ``config.json`` + ``model.safetensors`` + ``README.md`` (model card).
 
+Weights over :data:`SHARD_BYTES` are split into ``model-00001-of-0000N.safetensors`` files named by
+``model.safetensors.index.json`` (the Hugging Face layout), so that no file needs Git LFS on a Space.
+
 ``config.json`` holds everything needed to rebuild the model with no network: encoder
 architecture, preprocessing, distance, threshold (with the policy and data it was chosen
 on), calibration, validation distance samples and metrics. A run record, when the model was
@@ -8,6 +11,7 @@ trained, sits beside it in ``run_record.json``. Pickle files are never read.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,10 @@ from .preprocess import TextPreprocessor, preprocessor_from_dict
 from .siamese import SiameseModel
 
 FORMAT = "siamese_demo/1"
+WEIGHTS, INDEX = "model.safetensors", "model.safetensors.index.json"
+SHARD_BYTES = 9_500_000   # the most tensor bytes in one weights file: Hugging Face Spaces take files under 10 MB
+#                           without Git LFS
+_SHARD = re.compile(r"model-(\d{5})-of-(\d{5})\.safetensors")
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 
 
@@ -87,7 +95,7 @@ def save(model: SiameseModel, folder: str | Path, name: str | None = None, card:
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     if weights_dtype == "float16":
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
-    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": FORMAT})
+    write_weights(tensors, folder)
     (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
     if training is not None:
         (folder / "run_record.json").write_text(json.dumps(training, indent=2, default=_json_default))
@@ -100,6 +108,70 @@ def save(model: SiameseModel, folder: str | Path, name: str | None = None, card:
 
     (folder / "README.md").write_text(model_card(config, training))
     return folder
+
+
+def write_weights(tensors: dict[str, Any], folder: Path) -> list[Path]:
+    """``tensors`` into ``folder``: one ``model.safetensors``, or shards of at most :data:`SHARD_BYTES` (in
+    the state's order; a larger tensor gets a shard of its own) with their index; weights files of an earlier
+    save are removed first. Returns the files written."""
+    for old in [folder / WEIGHTS, folder / INDEX, *(p for p in folder.glob("model-*.safetensors")
+                                                   if _SHARD.fullmatch(p.name))]:
+        old.unlink(missing_ok=True)
+    groups: list[dict[str, Any]] = [{}]
+    size = 0
+    for name, t in tensors.items():
+        n = t.numel() * t.element_size()
+        if groups[-1] and size + n > SHARD_BYTES:
+            groups.append({})
+            size = 0
+        groups[-1][name] = t
+        size += n
+    if len(groups) == 1:
+        save_file(tensors, str(folder / WEIGHTS), metadata={"format": FORMAT})
+        return [folder / WEIGHTS]
+    files, weight_map = [], {}
+    for k, group in enumerate(groups, 1):
+        files.append(folder / f"model-{k:05d}-of-{len(groups):05d}.safetensors")
+        save_file(group, str(files[-1]), metadata={"format": FORMAT})
+        weight_map |= {name: files[-1].name for name in group}
+    total = sum(t.numel() * t.element_size() for t in tensors.values())
+    (folder / INDEX).write_text(json.dumps({"metadata": {"total_size": total, "format": FORMAT},
+                                            "weight_map": weight_map}, indent=2))
+    return files
+
+
+def weights_files(folder: Path) -> list[Path]:
+    """The weights files of a checkpoint folder (``model.safetensors``, or the shards its index names); [] when
+    it has none. An index that names anything but this folder's shards is refused."""
+    if (folder / WEIGHTS).is_file():
+        return [folder / WEIGHTS]
+    if not (folder / INDEX).is_file():
+        return []
+    try:
+        weight_map = json.loads((folder / INDEX).read_text())["weight_map"]
+        names = sorted(set(weight_map.values()))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{folder}: unreadable {INDEX} ({e})") from None
+    counts = {_SHARD.fullmatch(str(n)).group(2) if _SHARD.fullmatch(str(n)) else None for n in names}
+    if not names or None in counts or len(counts) != 1 or len(names) != int(counts.pop()):
+        raise CheckpointError(f"{folder}: {INDEX} must name shards model-NNNNN-of-NNNNN.safetensors of this folder, "
+                              "every one of them")
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise CheckpointError(f"{folder}: weights shard {missing[0]} is missing")
+    return [folder / n for n in names]
+
+
+def read_weights(folder: Path) -> dict[str, Any]:
+    """Every tensor of the folder's weights files (one state dict); a tensor in two shards is refused."""
+    state: dict[str, Any] = {}
+    for f in weights_files(folder):
+        part = load_file(str(f))
+        twice = set(part) & set(state)
+        if twice:
+            raise CheckpointError(f"{folder}: {sorted(twice)[0]} is stored twice")
+        state |= part
+    return state
 
 
 def _json_default(obj):
@@ -120,8 +192,8 @@ def load(folder: str | Path, device: str = "cpu") -> SiameseModel:
             raise CheckpointError(f"{path.name}: pickle files are never loaded (they can run code); "
                                   "use a checkpoint folder with model.safetensors")
         raise CheckpointError(f"{path}: expected a checkpoint folder, got a file")
-    cfg_path, weights = path / "config.json", path / "model.safetensors"
-    if not cfg_path.exists() or not weights.exists():
+    cfg_path = path / "config.json"
+    if not cfg_path.exists() or not weights_files(path):
         pickles = sorted(p.name for p in path.glob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
         if pickles:
             raise CheckpointError(f"{path}: only pickle weights ({', '.join(pickles)}) found; they are never "
@@ -152,7 +224,7 @@ def load(folder: str | Path, device: str = "cpu") -> SiameseModel:
         preprocessor = preprocessor_from_dict(config["preprocessing"], path)
     model = SiameseModel(encoder, preprocessor, config["modality"], config["distance"],
                          config["normalize"], config["head"], config["threshold"], config.get("info"))
-    state = load_file(str(weights))
+    state = read_weights(path)
     strict = not _encoder_owns_weights(model)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or (strict and missing):

@@ -290,7 +290,13 @@ def availability(name_or_path: str | Path) -> tuple[bool, str]:
     if not folder.is_dir() and "/" not in str(name_or_path):
         folder = MODELS_DIR / str(name_or_path)
     cfg_path = folder / "config.json"
-    if not cfg_path.is_file() or not (folder / "model.safetensors").is_file():
+    from .checkpoint import weights_files
+
+    try:
+        has_weights = bool(weights_files(folder))
+    except CheckpointError as e:
+        return False, f"model {str(name_or_path)!r} is unavailable: {e}"
+    if not cfg_path.is_file() or not has_weights:
         return False, f"model {str(name_or_path)!r} is unavailable: no checkpoint folder at {folder}"
     try:
         enc = json.loads(cfg_path.read_text()).get("encoder", {})

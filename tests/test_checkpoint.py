@@ -158,3 +158,79 @@ def test_a_saved_pretrained_backbone_never_fetches_its_weights_again(monkeypatch
     asked.clear()
     sd.load(folder)
     assert asked == [None]
+
+
+# ------------------------------------------------------------------ weights split into shards
+def test_weights_over_the_shard_size_are_split_and_load_back_the_same(tmp_path, monkeypatch):
+    """A model whose weights exceed SHARD_BYTES is written as model-0000k-of-0000n.safetensors files with an
+    index (the Hugging Face layout), each within the size unless one tensor alone is larger, and loads back
+    with every tensor equal; saving a small model into the same folder removes the shards again."""
+    import torch
+    from safetensors.torch import load_file
+
+    from siamese_demo import checkpoint
+
+    model = tiny_model("image")
+    state = {k: v for k, v in model.state_dict().items()}
+    sizes = [v.numel() * v.element_size() for v in state.values()]
+    monkeypatch.setattr(checkpoint, "SHARD_BYTES", max(sizes) + 1)
+    folder = sd.save(model, tmp_path / "m")
+    shards = sorted(folder.glob("model-*-of-*.safetensors"))
+    assert len(shards) > 1 and not (folder / "model.safetensors").exists()
+    index = json.loads((folder / "model.safetensors.index.json").read_text())
+    assert set(index["weight_map"]) == set(state) and index["metadata"]["total_size"] == sum(sizes)
+    for f in shards:
+        part = load_file(str(f))
+        assert sum(t.numel() * t.element_size() for t in part.values()) <= checkpoint.SHARD_BYTES
+        assert {k for k, v in index["weight_map"].items() if v == f.name} == set(part)
+    back = sd.load(folder)
+    for k, v in back.state_dict().items():
+        assert torch.equal(v, state[k]), k
+    monkeypatch.setattr(checkpoint, "SHARD_BYTES", 10 ** 9)
+    sd.save(model, folder)
+    assert not list(folder.glob("model-*-of-*.safetensors")) and not (folder / "model.safetensors.index.json").exists()
+    assert (folder / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("case", ["outside", "missing", "twice", "count"])
+def test_a_shard_index_that_points_elsewhere_or_misses_a_shard_is_refused(tmp_path, monkeypatch, case):
+    from safetensors.torch import load_file, save_file
+
+    from siamese_demo import checkpoint
+    from siamese_demo.checkpoint import CheckpointError
+
+    model = tiny_model("image")
+    monkeypatch.setattr(checkpoint, "SHARD_BYTES", 1)  # one tensor per shard
+    folder = sd.save(model, tmp_path / "m")
+    index_path = folder / "model.safetensors.index.json"
+    index = json.loads(index_path.read_text())
+    first = sorted(set(index["weight_map"].values()))[0]
+    if case == "outside":
+        (tmp_path / "evil.safetensors").write_bytes((folder / first).read_bytes())
+        index["weight_map"] = {k: ("../evil.safetensors" if v == first else v) for k, v in index["weight_map"].items()}
+        match = "must name shards"
+    elif case == "missing":
+        (folder / first).unlink()
+        match = "is missing"
+    elif case == "count":
+        index["weight_map"] = {k: v for k, v in index["weight_map"].items() if v != first}
+        match = "every one of them"
+    else:  # a tensor of the first shard also written into the second
+        second = sorted(set(index["weight_map"].values()))[1]
+        save_file(load_file(str(folder / second)) | load_file(str(folder / first)), str(folder / second))
+        match = "stored twice"
+    index_path.write_text(json.dumps(index))
+    with pytest.raises(CheckpointError, match=match):
+        sd.load(folder)
+    from siamese_demo.pretrained import availability
+
+    if case != "twice":
+        ok, reason = availability(folder)
+        assert not ok and "unavailable" in reason
+
+
+def test_no_shipped_weights_file_needs_git_lfs():
+    """Hugging Face Spaces take files under 10 MB without Git LFS: every file in models/ stays under."""
+    big = [(p.relative_to(sd.MODELS_DIR), p.stat().st_size) for p in sd.MODELS_DIR.rglob("*")
+           if p.is_file() and p.stat().st_size >= 10_000_000]
+    assert not big

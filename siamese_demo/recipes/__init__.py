@@ -36,7 +36,7 @@ def environment() -> dict[str, Any]:
 
 def finish_folder(out, seconds: float, metrics: dict[str, Any]) -> int:
     """After a pretrained/fine-tuned model's folder is written and re-measured: the run's wall time into
-    run_record.json, the held-out metrics into config.json; returns the weights file's size in bytes."""
+    run_record.json, the held-out metrics into config.json; returns the size of its weights files in bytes."""
     import json
 
     run = json.loads((out / "run_record.json").read_text())
@@ -45,4 +45,6 @@ def finish_folder(out, seconds: float, metrics: dict[str, Any]) -> int:
     config = json.loads((out / "config.json").read_text())
     config["info"]["test_metrics"] = metrics
     (out / "config.json").write_text(json.dumps(config, indent=2))
-    return (out / "model.safetensors").stat().st_size
+    from siamese_demo.checkpoint import weights_files
+
+    return sum(f.stat().st_size for f in weights_files(out))

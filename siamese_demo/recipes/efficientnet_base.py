@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     size = finish_folder(out, time.perf_counter() - t0, metrics)
     update_card(out, metrics_markdown(test, raw, half, command, faces, signatures, choice, f"{fit}, {norm}", size / 1e6))
     print(json.dumps(metrics, indent=2))
-    print(f"wrote {out} (model.safetensors {size / 1e6:.1f} MB)", flush=True)
+    print(f"wrote {out} (weights {size / 1e6:.1f} MB)", flush=True)
 
 
 if __name__ == "__main__":

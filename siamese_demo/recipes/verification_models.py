@@ -692,7 +692,7 @@ def main(argv: list[str] | None = None) -> None:
              f"Command: `{command}`."]
     update_card(out, "\n".join(text))
     print(json.dumps(metrics, indent=2))
-    print(f"wrote {out} (model.safetensors {size / 1e6:.1f} MB)", flush=True)
+    print(f"wrote {out} (weights {size / 1e6:.1f} MB)", flush=True)
 
 
 if __name__ == "__main__":
