@@ -118,7 +118,7 @@ def write_weights(tensors: dict[str, Any], folder: Path) -> list[Path]:
                                                    if _SHARD.fullmatch(p.name))]:
         old.unlink(missing_ok=True)
     groups: list[dict[str, Any]] = [{}]
-    size = 0
+    size = total = 0
     for name, t in tensors.items():
         n = t.numel() * t.element_size()
         if groups[-1] and size + n > SHARD_BYTES:
@@ -126,6 +126,7 @@ def write_weights(tensors: dict[str, Any], folder: Path) -> list[Path]:
             size = 0
         groups[-1][name] = t
         size += n
+        total += n
     if len(groups) == 1:
         save_file(tensors, str(folder / WEIGHTS), metadata={"format": FORMAT})
         return [folder / WEIGHTS]
@@ -134,7 +135,6 @@ def write_weights(tensors: dict[str, Any], folder: Path) -> list[Path]:
         files.append(folder / f"model-{k:05d}-of-{len(groups):05d}.safetensors")
         save_file(group, str(files[-1]), metadata={"format": FORMAT})
         weight_map |= {name: files[-1].name for name in group}
-    total = sum(t.numel() * t.element_size() for t in tensors.values())
     (folder / INDEX).write_text(json.dumps({"metadata": {"total_size": total, "format": FORMAT},
                                             "weight_map": weight_map}, indent=2))
     return files
@@ -152,8 +152,8 @@ def weights_files(folder: Path) -> list[Path]:
         names = sorted(set(weight_map.values()))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise CheckpointError(f"{folder}: unreadable {INDEX} ({e})") from None
-    counts = {_SHARD.fullmatch(str(n)).group(2) if _SHARD.fullmatch(str(n)) else None for n in names}
-    if not names or None in counts or len(counts) != 1 or len(names) != int(counts.pop()):
+    shards = [_SHARD.fullmatch(str(n)) for n in names]
+    if not names or not all(shards) or {m.group(2) for m in shards} != {f"{len(names):05d}"}:
         raise CheckpointError(f"{folder}: {INDEX} must name shards model-NNNNN-of-NNNNN.safetensors of this folder, "
                               "every one of them")
     missing = [n for n in names if not (folder / n).is_file()]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from functools import partial
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -34,12 +34,12 @@ def reference_mean(emb: np.ndarray, normalize: bool) -> np.ndarray:
     return centre.astype(np.float32)
 
 
-def reference_spread(distances: np.ndarray) -> float:
-    """How much several references of one subject differ among themselves: the mean of their pairwise
-    distances (``distances``: the k x k matrix; 0 for a single reference)."""
-    d = np.asarray(distances, dtype=np.float64)
-    k = d.shape[0]
-    return float(d[np.triu_indices(k, 1)].mean()) if k > 1 else 0.0
+def reference_spread(emb: np.ndarray, distances: Callable[[Any, Any], np.ndarray]) -> float:
+    """How much several references of one subject differ among themselves: the mean distance over every pair of
+    their embeddings ``emb`` (N, D), measured by ``distances(a, b)`` (a model's ``distances_from_embeddings``);
+    0 for a single reference."""
+    i, j = np.triu_indices(len(emb), 1)
+    return float(np.mean(np.asarray(distances(emb[i], emb[j]), dtype=np.float64))) if len(i) else 0.0
 
 
 def references_scale(spread: float, fitted: dict[str, Any]) -> float:
@@ -238,10 +238,7 @@ class SiameseModel(nn.Module):
         fitted = dict(self.info.get("references") or {})
         if fitted.get("spread_prior") is not None and fitted.get("threshold") is not None:
             # fitted to distance / scale: in distance units, these references' threshold and calibration
-            k = len(refs)
-            i, j = np.repeat(np.arange(k), k), np.tile(np.arange(k), k)
-            pairwise = self.distances_from_embeddings(emb[:-1][i], emb[:-1][j]).reshape(k, k)
-            scale = references_scale(reference_spread(pairwise), fitted)
+            scale = references_scale(reference_spread(emb[:-1], self.distances_from_embeddings), fitted)
             fitted["threshold"] = float(fitted["threshold"]) * scale
             if fitted.get("calibration"):
                 fitted["calibration"] = {**fitted["calibration"], "coef": fitted["calibration"]["coef"] / scale}

@@ -23,7 +23,8 @@ class EnsembleConfig:
 
 
 class EnsembleEncoder(nn.Module):
-    def __init__(self, config: EnsembleConfig):
+    def __init__(self, config: EnsembleConfig, members: list[nn.Module] | None = None):
+        """Members built from ``config``, or ``members`` themselves when given (``config`` then describes them)."""
         super().__init__()
         from . import encoder_from_dict
 
@@ -31,16 +32,15 @@ class EnsembleEncoder(nn.Module):
             raise ValueError(f"an ensemble needs at least 2 members, got {len(config.members)}")
         if any(m.get("name") == "ensemble" for m in config.members):
             raise ValueError("an ensemble's members cannot be ensembles")
-        self.members = nn.ModuleList(encoder_from_dict(m) for m in config.members)
+        self.members = nn.ModuleList(members if members is not None else
+                                     [encoder_from_dict(m) for m in config.members])
 
     @classmethod
     def of(cls, encoders: list[nn.Module]) -> "EnsembleEncoder":
         """An ensemble holding these encoders themselves (their weights, not copies)."""
         from . import encoder_to_dict
 
-        ens = cls(EnsembleConfig([encoder_to_dict(e) for e in encoders]))
-        ens.members = nn.ModuleList(encoders)
-        return ens
+        return cls(EnsembleConfig([encoder_to_dict(e) for e in encoders]), members=list(encoders))
 
     @property
     def config(self) -> EnsembleConfig:

@@ -321,6 +321,25 @@ def train(task: str, model: sd.SiameseModel, items: list[Path], labels: np.ndarr
             "classes": n_classes, "images": len(items)}
 
 
+def train_members(task: str, members: int, items: list[Path], labels: np.ndarray, validation: dict[str, Any] | None,
+                  args: argparse.Namespace, stop_after: list[int] | None = None
+                  ) -> tuple[list[sd.SiameseModel], list[dict[str, Any]]]:
+    """``members`` models built and trained by :func:`train` with the recipe's settings, member k with seed
+    ``args.seed + k`` (its own head, batches and augmentation) and, for a refit, stopped after ``stop_after[k]``
+    epochs; returns the models and their records."""
+    models, records = [], []
+    for k in range(members):
+        seed_everything(args.seed + k)
+        if members > 1:
+            print(f"member {k + 1} of {members} (seed {args.seed + k})"
+                  + (f", {stop_after[k]} epochs" if stop_after else ""), flush=True)
+        models.append(build(task))
+        records.append(train(task, models[-1], items, labels, validation, args.epochs, args.lr, args.time_budget,
+                             args.seed + k, log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks,
+                             stop_after=stop_after[k] if stop_after else None))
+    return models, records
+
+
 def ensemble_record(task: str, models: list[sd.SiameseModel], records: list[dict[str, Any]],
                     validation: dict[str, Any]) -> dict[str, Any]:
     """The record of an ensemble of separately trained ``models``: each member's record, and the validation AUC
@@ -514,25 +533,16 @@ def main(argv: list[str] | None = None) -> None:
         splits[extra_set] = _split(read(task, args.extra), args.seed)
     train_groups = {f"{k}/{n}": v for k, sp in splits.items() for n, v in sp["train"].items()}
     items, labels, classes = training_items(task, train_groups)
-    model = build(task, head=args.epochs > 0)
     validation = splits[main_set]["validation"]
     print(f"{task}: {len(items)} training images in {len(classes)} classes; validation {len(validation)}, test "
           + ", ".join(f"{k} {len(sp['test'])}" for k, sp in splits.items()), flush=True)
-    if args.epochs > 0:  # each member its own seed: its own head, batches and augmentation
-        trained_models, records = [], []
-        for k in range(members):
-            if k:
-                seed_everything(args.seed + k)
-                model = build(task)
-            if members > 1:
-                print(f"member {k + 1} of {members} (seed {args.seed + k})", flush=True)
-            records.append(train(task, model, items, labels, validation, args.epochs, args.lr, args.time_budget,
-                                 args.seed + k, log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks))
-            trained_models.append(model)
+    if args.epochs > 0:
+        trained_models, records = train_members(task, members, items, labels, validation, args)
         model = ensemble(trained_models)
         record = records[0] if members == 1 else ensemble_record(task, trained_models, records, validation)
     else:  # nothing trained: the ImageNet features, read the way that does best on the train + validation writers
-        model, record = untrained(task, model, train_groups | validation, log=lambda m: print(m, flush=True))
+        model, record = untrained(task, build(task, head=False), train_groups | validation,
+                                  log=lambda m: print(m, flush=True))
     spread = {}  # the several-references comparison: a threshold widened by the references' spread?
     if task == "signatures":
         record["references_choice"] = spread_choice(model, train_groups | validation)
@@ -570,15 +580,9 @@ def main(argv: list[str] | None = None) -> None:
         first = model
         refit_groups = train_groups | {f"{k}/{n}": v for k, sp in splits.items() for n, v in sp["validation"].items()}
         items, labels, classes = training_items(task, refit_groups)
-        refit_models, refits = [], []
-        for k, member in enumerate(records):
-            seed_everything(args.seed + k)
-            print(f"refit{f' member {k + 1}' if members > 1 else ''}: {len(items)} images in {len(classes)} "
-                  f"classes, {member['best_epoch']} epochs", flush=True)
-            refit_models.append(build(task))
-            refits.append(train(task, refit_models[-1], items, labels, None, args.epochs, args.lr, args.time_budget,
-                                args.seed + k, log=lambda m: print(m, flush=True), frozen_blocks=args.frozen_blocks,
-                                stop_after=max(1, member["best_epoch"])))
+        print(f"refit: {len(items)} images in {len(classes)} classes", flush=True)
+        refit_models, refits = train_members(task, members, items, labels, None, args,
+                                             stop_after=[max(1, r["best_epoch"]) for r in records])
         model = ensemble(refit_models)
         refit = {"epochs_run": [r["epochs_run"] for r in refits] if members > 1 else refits[0]["epochs_run"],
                  "seconds": round(sum(r["seconds"] for r in refits), 1), "classes": refits[0]["classes"],

@@ -144,7 +144,7 @@ def signature_scores(embedder: Embedder, writers: dict[str, dict[str, list[Path]
     from siamese_demo.siamese import reference_mean, reference_spread, references_scale
 
     fitted = (getattr(embedder, "info", None) or {}).get("references") or {}
-    means, mins, centroids, spreads, labels, pairs, pair_labels = [], [], [], [], [], [], []
+    means, mins, centroids, scaled, spreads, labels, pairs, pair_labels = [], [], [], [], [], [], [], []
     for name in sorted(writers):
         genuine, forged = writers[name]["genuine"], writers[name]["forged"]
         refs, queries = genuine[:references], genuine[references:] + forged
@@ -156,15 +156,14 @@ def signature_scores(embedder: Embedder, writers: dict[str, dict[str, list[Path]
         mins.append(d.min(1))
         centre = reference_mean(er, bool(getattr(embedder, "normalize", False)))
         centroids.append(np.asarray(embedder.distances_from_embeddings(eq, np.tile(centre, (len(eq), 1)))))
-        k = len(er)
-        among = np.asarray(embedder.distances_from_embeddings(np.repeat(er, k, axis=0), np.tile(er, (k, 1))))
-        spreads.append(np.full(len(eq), reference_spread(among.reshape(k, k))))
+        spread = reference_spread(er, embedder.distances_from_embeddings)
+        spreads.append(np.full(len(eq), spread))
+        scaled.append(centroids[-1] / references_scale(spread, fitted))
         labels.append(np.r_[np.ones(len(genuine) - len(refs)), np.zeros(len(forged))])
         pairs.append(d.reshape(-1))
         pair_labels.append(np.repeat(labels[-1], len(refs)))
     return {"mean": np.concatenate(means).astype(np.float32), "min": np.concatenate(mins).astype(np.float32),
-            "centroid": (np.concatenate(centroids) / np.array([references_scale(x, fitted)
-                                                               for x in np.concatenate(spreads)])).astype(np.float32),
+            "centroid": np.concatenate(scaled).astype(np.float32),
             "centroid_distance": np.concatenate(centroids).astype(np.float32),
             "spread": np.concatenate(spreads).astype(np.float32),
             "labels": np.concatenate(labels).astype(np.float32),
