@@ -43,7 +43,9 @@ def main() -> None:
     image = sd.load(sd.MODELS_DIR / "omniglot-cnn")
     text = sd.load(sd.MODELS_DIR / sd.DEFAULT_MODELS["text"])
     series = sd.load(sd.MODELS_DIR / "series-lstm")
+    face = sd.load(sd.MODELS_DIR / "face-efficientnet")
     a, b = EX / "images" / "latin_c01_a.png", EX / "images" / "latin_c01_b.png"
+    fa, fb = EX / "photos" / "astronaut.jpg", EX / "photos" / "astronaut_mirrored_darker.jpg"
     t = np.linspace(0, 12, 150)
     sa, sb = np.sin(t)[:, None], (t > 6).astype(float)[:, None]
     vd = image.info["validation_distances"]
@@ -53,6 +55,8 @@ def main() -> None:
     rows = {
         "image occlusion map (omniglot-cnn, 5 x 5 patches per image, both images)":
             lambda: image_occlusion(image, a, b),
+        "image occlusion map (face-efficientnet: 3 networks x 3 crop widths x mirror; the photo example pair)":
+            lambda: image_occlusion(face, fa, fb),
         f"word colours ({sd.DEFAULT_MODELS['text']}, two short sentences)":
             lambda: word_contributions(text, "A man is playing a guitar.", "A man plays the guitar."),
         "series shading (series-lstm, 150 steps each)": lambda: series_contributions(series, sa, sb),
