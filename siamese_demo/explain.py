@@ -39,9 +39,34 @@ def _distance_groups(model: SiameseModel, groups: list[tuple[list[torch.Tensor],
     return out
 
 
+class _OneView(torch.nn.Module):
+    """An encoder read through its ``one_view`` (the same weights, not a copy)."""
+
+    def __init__(self, encoder: torch.nn.Module):
+        super().__init__()
+        self.inner = encoder
+        self.embedding_dim = encoder.embedding_dim
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.inner.one_view(batch)
+
+
+def one_view_model(model: SiameseModel) -> SiameseModel:
+    """``model`` itself, or where its encoder averages several views of an image (the face model: three crop
+    widths and the mirror image, six passes per image) a model sharing its weights that embeds the first view
+    alone: what :func:`image_occlusion` re-measures, six times faster (the face ensemble's pair: about 7.5 s ->
+    1.3 s), at the cost of explaining that view rather than the mean of all six."""
+    if getattr(model.encoder, "views", 1) <= 1 or model.head is not None:
+        return model
+    one = SiameseModel(_OneView(model.encoder), model.preprocessor, model.modality, model.distance,
+                       normalize=model.normalize, threshold=model.threshold, info=model.info)
+    return one.train(model.training)  # embedding restores the mode it found: the shared encoder's own
+
+
 def image_occlusion(model: SiameseModel, a: Any, b: Any, patch: int | None = None, stride: int | None = None):
     """Heatmaps (H, W) in [0, 1] for both images (as the model sees them): how much hiding each
-    region increases the distance. Returns ``(heat_a, heat_b, pixels_a, pixels_b)``."""
+    region increases the distance, measured by :func:`one_view_model`. Returns
+    ``(heat_a, heat_b, pixels_a, pixels_b)``."""
     ta, tb = model.prepare([a])[0], model.prepare([b])[0]
     size = ta.shape[-1]
     # a 5 x 5 grid of overlapping patches, a quarter of the side each: 25 occlusions per image (a
@@ -61,7 +86,7 @@ def image_occlusion(model: SiameseModel, a: Any, b: Any, patch: int | None = Non
         groups.append((variants, y))
         all_boxes.append(boxes)
     heats = []
-    for d, boxes in zip(_distance_groups(model, groups), all_boxes):
+    for d, boxes in zip(_distance_groups(one_view_model(model), groups), all_boxes):
         base = float(d[0])
         heat = np.zeros((size, size))
         count = np.zeros((size, size))

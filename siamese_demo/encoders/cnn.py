@@ -166,13 +166,27 @@ class CNNEncoder(nn.Module):
             out = (out + self.head(self._pooled(x.flip(-1)))) / 2
         return out
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def _input(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x = batch["pixels"]
         if self.config.backbone and x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)  # torchvision and timm backbones expect RGB
         # channels-last: PyTorch's CPU convolutions run faster on it (an EfficientNet-Lite0 training step of 32
         # images at 224 px: 4.6 s -> 2.3 s on 2 cores); the same numbers up to float rounding
-        x = x.contiguous(memory_format=torch.channels_last)
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = self._input(batch)
         if self.config.view_crops and not self.training:  # faces: several crop widths around the face
             return torch.stack([self._embed(self.view(x, share)) for share in self.config.view_crops]).mean(0)
         return self._embed(x)
+
+    @property
+    def views(self) -> int:
+        """Passes through the network per image outside training (crop widths x mirror image)."""
+        return len(self.config.view_crops or [1]) * (2 if self.config.flip_average else 1)
+
+    def one_view(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The embedding of the first view alone (the first crop width, no mirror image): one pass through the
+        network where :meth:`forward` makes :attr:`views` (what an explanation re-measures dozens of times)."""
+        x = self._input(batch)
+        return self.head(self._pooled(self.view(x, self.config.view_crops[0]) if self.config.view_crops else x))

@@ -57,6 +57,18 @@ class EnsembleEncoder(nn.Module):
         """Every member's input side up to its ``k``-th block (what fine-tuning may keep fixed)."""
         return [b for m in self.members for b in m.early_blocks(k)]
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    @property
+    def views(self) -> int:
+        """Passes through a member per image outside training (see ``CNNEncoder.views``)."""
+        return max(getattr(m, "views", 1) for m in self.members)
+
+    def _joined(self, embeddings: list[torch.Tensor]) -> torch.Tensor:
         scale = 1.0 / math.sqrt(len(self.members))
-        return torch.cat([nn.functional.normalize(m(batch), dim=-1) * scale for m in self.members], dim=-1)
+        return torch.cat([nn.functional.normalize(e, dim=-1) * scale for e in embeddings], dim=-1)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self._joined([m(batch) for m in self.members])
+
+    def one_view(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Every member's :meth:`CNNEncoder.one_view`, joined as :meth:`forward` joins their embeddings."""
+        return self._joined([m.one_view(batch) for m in self.members])
