@@ -437,10 +437,13 @@ CARDS = {
                         "EfficientNet-Lite0, its weights as they are, {readout}; the input preparation and the "
                         "readout were chosen on signatures: {prep}; cosine distance. Compare a questioned signature "
                         "with a known genuine one of the same writer, or with several (the several-references "
-                        "comparison: the mean of their embeddings, with its own threshold). Fine-tuning on the "
-                        "few writers available here did not beat the untrained network on validation writers (see "
-                        "the project README), so nothing was trained. A teaching model, not a forensic tool: on writers it never saw it ranks a genuine signature above a skilled "
-                        "forgery about {auc:.0%} of the time (see below)."),
+                        "comparison: the mean of their embeddings, with its own threshold). It is weakest when the "
+                        "questioned signature was written weeks after the references (a signature drifts from one "
+                        "sitting to the next; see the project README): references from several occasions make a "
+                        "better set. Fine-tuning on the few writers available here did not beat the untrained "
+                        "network on validation writers (see the project README), so nothing was trained. A teaching "
+                        "model, not a forensic tool: on writers it never saw it ranks a genuine signature above a "
+                        "skilled forgery about {auc:.0%} of the time (see below)."),
         "license": "apache-2.0 (weights: EfficientNet-Lite0, Apache-2.0, unchanged)",
         "training_data": ("Not trained here. Upstream: EfficientNet-Lite0 trained on ImageNet-1k (Tan & Le 2019). Here: "
                           "the input preparation and the readout were chosen on the train and validation writers of "
