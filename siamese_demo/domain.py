@@ -13,6 +13,11 @@ log = logging.getLogger(__name__)
 
 PHOTO_COLOUR = 0.12     # mean saturation above this: a colour image
 PHOTO_MID_TONES = 0.35  # a share of mid-tone pixels above this: a photo or a grey scan, not ink on paper
+CLEANED_PAPER = 0.95    # a model that cleans the paper (paper "clean" or "auto"): ink on paper has a border this
+#                         white after cleaning (photographed SVC2004 signatures as benchmarks/signature_photos.py
+#                         makes them, BHSig260 scans, the page's signature examples: 1.0), a photo does not (20 LFW
+#                         faces and the example photos: 0.008-0.911), so a photographed signature is not a photo
+CLEANED_MARGIN = 0.1    # ... the border measured around the ink with this margin (of the ink box's long side)
 
 
 def is_ink_model(model) -> bool:
@@ -42,6 +47,22 @@ def photo_likeness(item: Any) -> tuple[float, float]:
     return tones["colour"], tones["mid_tones"]
 
 
+def looks_like(model, item: Any) -> str | None:
+    """What an image given to an ink model looks like when it is not ink on paper ("a colour photo", ...), else
+    None. A model that cleans the paper (``paper`` "clean" or "auto") is asked about the image as cleaned: grey,
+    the lighting flattened, so a signature photographed on tinted paper passes and a photo of a face does not."""
+    if getattr(model.preprocessor, "paper", "as_is") != "as_is":
+        from .preprocess import clean_paper
+
+        tones = image_tones(clean_paper(open_image(item, reduce_to=128), margin=CLEANED_MARGIN))
+        photo = tones["border"] < CLEANED_PAPER or tones["mid_tones"] > PHOTO_MID_TONES
+        return "a photo, not ink on paper" if photo else None
+    colour, mid = photo_likeness(item)
+    if colour > PHOTO_COLOUR:
+        return "a colour photo"
+    return "a photo or a scan with many grey tones" if mid > PHOTO_MID_TONES else None
+
+
 def _suggest(better: str | Callable[[], str | None] | None) -> str | None:
     """A suggested model name, or a function that finds one (called only when a warning needs it:
     finding one may load models)."""
@@ -59,9 +80,8 @@ def image_warning(model, item: Any, which: str, photo_model: str | Callable[[], 
                 "compares faces (frontal photos of people) and its answer says nothing reliable about anything else")
     if not is_ink_model(model):
         return None
-    colour, mid = photo_likeness(item)
-    if colour > PHOTO_COLOUR or mid > PHOTO_MID_TONES:
-        what = "a colour photo" if colour > PHOTO_COLOUR else "a photo or a scan with many grey tones"
+    what = looks_like(model, item)
+    if what:
         better = _suggest(photo_model)
         instead = f"; choose {better} for photos" if better else ""
         return (f"the {which} image looks like {what}, and this model is made for ink drawings (handwriting "
@@ -79,10 +99,9 @@ def base_fit_warning(model, items: list, photo_model: str | Callable[[], str | N
     photos = 0
     for item in picks:
         try:
-            colour, mid = photo_likeness(item)
+            photos += looks_like(model, item) is not None
         except Exception:  # noqa: BLE001 - an unreadable item is reported by the data checks
             continue
-        photos += colour > PHOTO_COLOUR or mid > PHOTO_MID_TONES
     if photos * 2 < len(picks):
         return None
     better = _suggest(photo_model)

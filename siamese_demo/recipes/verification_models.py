@@ -95,10 +95,12 @@ def preprocessor(task: str, train_view: bool = False) -> ImagePreprocessor:
 def signature_preprocessors() -> dict[str, ImagePreprocessor]:
     """How a signature can become the network's input: ``ink_crop`` (bright ink on dark, cropped to the ink,
     padded to a square, grey) or ``pad`` (the whole image, dark ink on paper, padded to a square with its border
-    colour, RGB: the ImageNet base's own)."""
+    colour, RGB: the ImageNet base's own; a photographed sheet first has its paper cleaned,
+    ``ImagePreprocessor(paper="auto")``, which leaves a scan as it is)."""
     from .efficientnet_base import preprocessor as imagenet_preprocessor
 
-    return {"ink_crop": preprocessor("signatures"), "pad": imagenet_preprocessor("pad", "tf_lite")}
+    return {"ink_crop": preprocessor("signatures"),
+            "pad": replace(imagenet_preprocessor("pad", "tf_lite"), paper="auto")}
 
 
 # What the untrained signature model may be, chosen on the train + validation writers (nothing is trained, so
@@ -459,7 +461,8 @@ READOUT_WORDS = {"pooled": "read by its pooled last layer (what the image shows)
                              "curvature), which the pooled last layer averages away")}
 PREP_WORDS = {"ink_crop": "bright ink on a dark ground, cropped to the ink and padded to a square, {size} px grey",
               "pad": "the whole signature padded to a square with its paper colour, so it keeps its aspect ratio, "
-                     "{size} px RGB"}
+                     "{size} px RGB (a photographed one first has its paper cleaned: the lighting flattened, the "
+                     "paper made white, the image cut to the ink)"}
 
 
 def untrained_card(chosen: str, test_auc: float) -> dict[str, str]:
