@@ -82,6 +82,10 @@ def main() -> None:
     print("| step | median ms |\n|---|---|")
     for name, fn in rows.items():
         print(f"| {name} | {median_ms(fn, args.repeats):.1f} |")
+    one, every = image_occlusion(face, fa, fb), image_occlusion_all_views(face, fa, fb)
+    corr = [np.corrcoef(one[k].ravel(), every[k].ravel())[0, 1] for k in (0, 1)]
+    print(f"\nface maps on the main view against every view, correlation: first photo {corr[0]:.2f}, "
+          f"second photo {corr[1]:.2f}")
 
 
 if __name__ == "__main__":
